@@ -1,0 +1,118 @@
+//! Typed events for a UI or a script. Bursts are coalesced: the session processes whatever
+//! stanzas are ready as one batch and emits at most one event of each kind per batch.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+use crate::types::{ContactPresence, Conversation, DeliveryState, Message, MessageId, RosterItem};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    Connecting,
+    Online { jid: String, sasl_mechanism: String, channel_binding: bool, resumed: bool },
+    /// Lost the connection; the next attempt starts in `retry_in_ms`.
+    Reconnecting { attempt: u32, retry_in_ms: u64, reason: Option<EngineError> },
+    /// Stopped: by the user (`reason` empty) or by an error another attempt cannot fix.
+    Offline { reason: Option<EngineError> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    ConnectionChanged { state: ConnectionState },
+    /// The whole roster (after sign-in).
+    RosterLoaded { items: Vec<RosterItem> },
+    RosterUpdated { changed: Vec<RosterItem>, removed: Vec<String> },
+    PresenceChanged { contacts: Vec<ContactPresence> },
+    MessagesReceived { messages: Vec<Message> },
+    MessageSent { message: Message },
+    MessageUpdated { id: MessageId, conversation: String, state: DeliveryState },
+    /// Only the conversations that changed.
+    ConversationsChanged { conversations: Vec<Conversation> },
+    SubscriptionRequest { from: String },
+    /// A contact answered or withdrew a subscription (`subscribed`, `unsubscribed`, `unsubscribe`).
+    SubscriptionChanged { jid: String, change: String },
+    Error { error: EngineError },
+}
+
+/// Collects what one batch changed, then turns it into a few events.
+#[derive(Default)]
+pub struct Batch {
+    pub messages: Vec<Message>,
+    pub presence: BTreeMap<String, ContactPresence>,
+    pub roster_changed: BTreeMap<String, RosterItem>,
+    pub roster_removed: Vec<String>,
+    pub conversations: BTreeMap<String, ()>,
+    pub other: Vec<Event>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.presence.is_empty()
+            && self.roster_changed.is_empty()
+            && self.roster_removed.is_empty()
+            && self.conversations.is_empty()
+            && self.other.is_empty()
+    }
+
+    /// The events, with conversations resolved by `load` (the store's current rows).
+    pub fn into_events(self, load: impl Fn(&str) -> Option<Conversation>) -> Vec<Event> {
+        let mut events = self.other;
+        if !self.roster_changed.is_empty() || !self.roster_removed.is_empty() {
+            events.push(Event::RosterUpdated {
+                changed: self.roster_changed.into_values().collect(),
+                removed: self.roster_removed,
+            });
+        }
+        if !self.presence.is_empty() {
+            events.push(Event::PresenceChanged { contacts: self.presence.into_values().collect() });
+        }
+        if !self.messages.is_empty() {
+            events.push(Event::MessagesReceived { messages: self.messages });
+        }
+        let conversations: Vec<_> = self.conversations.keys().filter_map(|jid| load(jid)).collect();
+        if !conversations.is_empty() {
+            events.push(Event::ConversationsChanged { conversations });
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Availability, ContactPresence};
+
+    #[test]
+    fn a_burst_of_presence_becomes_one_event_with_the_latest_state_per_contact() {
+        let mut batch = Batch::default();
+        for availability in [Availability::Available, Availability::Away, Availability::DoNotDisturb] {
+            batch.presence.insert(
+                "bob@x".into(),
+                ContactPresence { jid: "bob@x".into(), availability, status: None, resources: vec![] },
+            );
+        }
+        let events = batch.into_events(|_| None);
+        assert_eq!(events.len(), 1);
+        match &events[0] {
+            Event::PresenceChanged { contacts } => {
+                assert_eq!(contacts.len(), 1);
+                assert_eq!(contacts[0].availability, Availability::DoNotDisturb);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_serialize_with_a_type_tag() {
+        let json = serde_json::to_value(Event::SubscriptionRequest { from: "a@b".into() }).unwrap();
+        assert_eq!(json["type"], "subscription_request");
+        let state = serde_json::to_value(ConnectionState::Offline { reason: Some(EngineError::WrongPassword) }).unwrap();
+        assert_eq!(state["state"], "offline");
+        assert_eq!(state["reason"]["code"], "wrong_password");
+    }
+}

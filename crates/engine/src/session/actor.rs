@@ -1,0 +1,469 @@
+//! The session's actor: owns the stream, runs the inbound pipeline (parse → verify → dedupe →
+//! store → emit) one batch at a time, and executes commands.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_xmpp::stanzastream::{Event as StreamEvent, StanzaStage, StanzaState, StanzaStream, StreamEvent as Lifecycle};
+use tokio_xmpp::Stanza;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::message::{Message as XmppMessage, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::ns;
+use xmpp_parsers::presence::Presence;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use xmpp_parsers::stanza_id::OriginId;
+use xmpp_parsers::stream_features::StreamFeatures;
+use xmpp_parsers::version::VersionResult;
+
+use super::iq::{IqReply, IqTracker, Matched};
+use super::reconnect::LoginReport;
+use super::{login_state, presence, Command, Shared};
+use crate::connection::LoginInfo;
+use crate::error::EngineError;
+use crate::events::{Batch, ConnectionState, Event};
+use crate::pipeline::{self, Context, PresenceUpdate, Rejection};
+use crate::store::InsertOutcome;
+use crate::types::{DeliveryState, Direction, NewMessage};
+
+/// Stanzas processed (and stored) together at most.
+const MAX_BATCH: usize = 500;
+
+pub struct Actor {
+    shared: Arc<Shared>,
+    stream: Option<StanzaStream>,
+    commands: mpsc::Receiver<Command>,
+    reports: mpsc::UnboundedReceiver<LoginReport>,
+    iq: IqTracker,
+    last_login: Option<LoginInfo>,
+    next_iq_id: u64,
+}
+
+impl Actor {
+    pub fn new(
+        shared: Arc<Shared>,
+        stream: StanzaStream,
+        commands: mpsc::Receiver<Command>,
+        reports: mpsc::UnboundedReceiver<LoginReport>,
+    ) -> Self {
+        Self { shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0 }
+    }
+
+    pub async fn run(mut self) {
+        let mut expiry = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                biased;
+                Some(report) = self.reports.recv() => self.on_login_report(report),
+                command = self.commands.recv() => match command {
+                    None => break,
+                    Some(Command::Disconnect { done }) => {
+                        self.shutdown().await;
+                        let _ = done.send(());
+                        break;
+                    }
+                    Some(command) => self.on_command(command).await,
+                },
+                event = next_event(&mut self.stream) => match event {
+                    Some(first) => self.on_stream_events(first).await,
+                    None => self.on_stream_closed(),
+                },
+                _ = expiry.tick() => self.iq.expire(false),
+            }
+        }
+        self.iq.expire(true);
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        self.shared.snapshot.lock().unwrap().connection = Some(state.clone());
+        self.emit(Event::ConnectionChanged { state });
+    }
+
+    fn emit(&self, event: Event) {
+        // No subscriber is fine: state stays queryable.
+        let _ = self.shared.events.send(event);
+    }
+
+    fn on_login_report(&mut self, report: LoginReport) {
+        match report {
+            LoginReport::Succeeded(info) => {
+                tracing::info!(mechanism = info.sasl_mechanism, address = %info.address, "signed in");
+                self.last_login = Some(info);
+            }
+            LoginReport::Retrying { attempt, delay, error } => {
+                tracing::info!(%error, attempt, ?delay, "connection failed, retrying");
+                self.set_state(ConnectionState::Reconnecting { attempt, retry_in_ms: delay.as_millis() as u64, reason: Some(error) });
+            }
+            LoginReport::Fatal(error) => {
+                tracing::warn!(%error, "giving up connecting");
+                self.set_state(ConnectionState::Offline { reason: Some(error) });
+            }
+        }
+    }
+
+    fn on_stream_closed(&mut self) {
+        self.stream = None;
+        self.iq.expire(true);
+        let already_offline = matches!(self.shared.snapshot.lock().unwrap().connection, Some(ConnectionState::Offline { .. }));
+        if !already_offline {
+            self.set_state(ConnectionState::Offline { reason: Some(EngineError::NotConnected) });
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.send(Box::new(Presence::new(xmpp_parsers::presence::Type::Unavailable).into())).await;
+            let _ = tokio::time::timeout(Duration::from_secs(3), stream.close()).await;
+        }
+        self.iq.expire(true);
+        self.set_state(ConnectionState::Offline { reason: None });
+    }
+
+    async fn send(&mut self, stanza: Stanza) -> Option<tokio_xmpp::stanzastream::StanzaToken> {
+        match &self.stream {
+            Some(stream) => Some(stream.send(Box::new(stanza)).await),
+            None => None,
+        }
+    }
+
+    // ---- commands ----
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Iq { to, set, payload, reply } => self.send_iq(to, set, payload, reply).await,
+            Command::SendMessage { to, body, reply } => {
+                let result = self.send_message(to, body).await;
+                let _ = reply.send(result);
+            }
+            Command::SendPresence { stanza } => {
+                if self.send(stanza.into()).await.is_none() {
+                    tracing::debug!("presence not sent: stream closed");
+                }
+            }
+            Command::Disconnect { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    async fn send_iq(&mut self, to: Option<Jid>, set: bool, payload: Element, reply: oneshot::Sender<IqReply>) {
+        if self.stream.is_none() {
+            let _ = reply.send(Err(EngineError::NotConnected));
+            return;
+        }
+        self.next_iq_id += 1;
+        let id = format!("rq{}-{}", self.next_iq_id, &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let iq = if set {
+            Iq::Set { from: None, to: to.clone(), id: id.clone(), payload }
+        } else {
+            Iq::Get { from: None, to: to.clone(), id: id.clone(), payload }
+        };
+        let answer = self.iq.register(id, to);
+        self.send(iq.into()).await;
+        tokio::spawn(async move {
+            let result = answer.await.unwrap_or(Err(EngineError::NotConnected));
+            let _ = reply.send(result);
+        });
+    }
+
+    async fn send_message(&mut self, to: xmpp_parsers::jid::BareJid, body: String) -> crate::Result<crate::types::Message> {
+        let origin_id = uuid::Uuid::new_v4().to_string();
+        let new = NewMessage {
+            conversation: to.to_string(),
+            direction: Direction::Outgoing,
+            sender: self.shared.account.to_string(),
+            body: body.clone(),
+            timestamp: now_millis(),
+            origin_id: Some(origin_id.clone()),
+            stanza_id: None,
+            state: DeliveryState::Pending,
+        };
+        let stored = self.store_messages(vec![new]).await?;
+        let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
+            return Err(EngineError::Storage { detail: "the message was not stored".into() });
+        };
+        let mut stanza = XmppMessage::chat(Some(Jid::from(to))).with_body(xmpp_parsers::message::Lang::default(), body);
+        stanza.id = Some(xmpp_parsers::message::Id(origin_id.clone()));
+        stanza.payloads.push(OriginId { id: origin_id }.into());
+        let token = self.send(stanza.into()).await.ok_or(EngineError::NotConnected)?;
+        self.track_delivery(message.id, message.conversation.clone(), token);
+        self.emit(Event::MessageSent { message: message.clone() });
+        self.emit_conversation(&message.conversation);
+        Ok(message)
+    }
+
+    /// Marks the message sent once the server acknowledged it (XEP-0198), failed if it never can.
+    fn track_delivery(&self, id: i64, conversation: String, mut token: tokio_xmpp::stanzastream::StanzaToken) {
+        let shared = self.shared.clone();
+        let sm = shared.snapshot.lock().unwrap().stream_management;
+        tokio::spawn(async move {
+            let stage = if sm { StanzaStage::Acked } else { StanzaStage::Sent };
+            let state = match token.wait_for(stage).await {
+                Some(StanzaState::Acked { .. }) | Some(StanzaState::Sent { .. }) => DeliveryState::Sent,
+                Some(StanzaState::Failed { .. }) | Some(StanzaState::Dropped) | None => DeliveryState::Failed,
+                Some(StanzaState::Queued) => return,
+            };
+            let store = shared.store.clone();
+            let updated = tokio::task::spawn_blocking(move || store.set_state(id, state)).await;
+            if matches!(updated, Ok(Ok(Some(_)))) {
+                let _ = shared.events.send(Event::MessageUpdated { id, conversation, state });
+            }
+        });
+    }
+
+    fn emit_conversation(&self, jid: &str) {
+        if let Ok(Some(row)) = self.shared.store.conversation(jid) {
+            self.emit(Event::ConversationsChanged { conversations: vec![row] });
+        }
+    }
+
+    async fn store_messages(&self, messages: Vec<NewMessage>) -> crate::Result<Vec<InsertOutcome>> {
+        let store = self.shared.store.clone();
+        let outcome = tokio::task::spawn_blocking(move || store.insert_messages(&messages)).await.expect("store task")?;
+        Ok(outcome)
+    }
+
+    // ---- inbound ----
+
+    async fn on_stream_events(&mut self, first: StreamEvent) {
+        let mut stanzas = Vec::new();
+        let mut next = Some(first);
+        while let Some(event) = next.take() {
+            match event {
+                StreamEvent::Stanza(stanza) => stanzas.push(stanza),
+                StreamEvent::Stream(lifecycle) => {
+                    // Keep order: what came before the lifecycle change is processed first.
+                    self.process_stanzas(std::mem::take(&mut stanzas)).await;
+                    self.on_lifecycle(lifecycle);
+                }
+            }
+            if stanzas.len() < MAX_BATCH {
+                next = self.stream.as_mut().and_then(|s| s.next().now_or_never()).flatten();
+            }
+        }
+        self.process_stanzas(stanzas).await;
+    }
+
+    fn on_lifecycle(&mut self, event: Lifecycle) {
+        let jid = self.shared.account.to_string();
+        match event {
+            Lifecycle::Reset { bound_jid, features } => {
+                tracing::info!(%bound_jid, "stream bound (new session)");
+                self.iq.expire(true);
+                self.shared.snapshot.lock().unwrap().stream_management = features.stream_management.is_some();
+                // Presence from before the new session is stale.
+                self.shared.snapshot.lock().unwrap().presence.clear();
+                if let Some(info) = &self.last_login {
+                    self.set_state(login_state(info, &jid, false));
+                }
+                self.start_new_session(&features);
+            }
+            Lifecycle::Resumed => {
+                if let Some(info) = &self.last_login {
+                    self.set_state(login_state(info, &jid, true));
+                }
+            }
+            Lifecycle::Suspended => {
+                self.set_state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0, reason: None });
+            }
+        }
+    }
+
+    /// After a fresh (not resumed) session: roster (versioned), then presence, then disco.
+    fn start_new_session(&self, features: &StreamFeatures) {
+        let versioning = features.others.iter().any(|f| f.is("ver", "urn:xmpp:features:rosterver"));
+        let session = super::Session { shared: self.shared.clone() };
+        tokio::spawn(async move {
+            if let Err(error) = super::roster::fetch(&session, versioning).await {
+                tracing::warn!(%error, "roster fetch failed");
+            }
+            let (own, status) = session.own_presence();
+            let _ = session.set_presence(own, status.as_deref()).await;
+            let domain = session.account().domain().to_string();
+            if let Ok(info) = session.disco_info(&domain).await {
+                session.shared.snapshot.lock().unwrap().server_features = info.features;
+            }
+        });
+    }
+
+    async fn process_stanzas(&mut self, stanzas: Vec<Stanza>) {
+        if stanzas.is_empty() {
+            return;
+        }
+        let mut batch = Batch::default();
+        let mut accepted = Vec::new();
+        let own = self.shared.account.clone();
+        let now = now_millis();
+        for stanza in stanzas {
+            match stanza {
+                Stanza::Iq(iq) => self.on_iq(iq, &mut batch).await,
+                Stanza::Message(message) if message.type_ == MessageType::Error => self.on_message_error(&message, &mut batch),
+                Stanza::Message(message) => match pipeline::accept_chat_message(&message, &Context { own: &own, now }) {
+                    Ok(message) => accepted.push(message.message),
+                    Err(Rejection::Empty) => {}
+                    Err(rejection) => tracing::warn!(%rejection, "message rejected"),
+                },
+                Stanza::Presence(presence) => self.on_presence(&presence, &mut batch),
+            }
+        }
+        if !accepted.is_empty() {
+            match self.store_messages(accepted).await {
+                Ok(outcomes) => {
+                    for outcome in outcomes {
+                        if let InsertOutcome::Inserted(message) = outcome {
+                            batch.conversations.insert(message.conversation.clone(), ());
+                            batch.messages.push(message);
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "storing received messages failed");
+                    batch.other.push(Event::Error { error });
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let store = self.shared.store.clone();
+            for event in batch.into_events(|jid| store.conversation(jid).ok().flatten()) {
+                self.emit(event);
+            }
+        }
+    }
+
+    fn on_message_error(&self, message: &XmppMessage, batch: &mut Batch) {
+        let (Some(id), Some(from)) = (&message.id, &message.from) else { return };
+        let conversation = from.to_bare().to_string();
+        let Ok(Some(original)) = self.shared.store.find_by_origin_id(&conversation, &id.0) else { return };
+        if original.direction != Direction::Outgoing {
+            return;
+        }
+        if let Ok(Some(_)) = self.shared.store.set_state(original.id, DeliveryState::Failed) {
+            batch.other.push(Event::MessageUpdated { id: original.id, conversation, state: DeliveryState::Failed });
+        }
+    }
+
+    fn on_presence(&self, stanza: &Presence, batch: &mut Batch) {
+        let update = match pipeline::classify_presence(stanza, &self.shared.account) {
+            Ok(update) => update,
+            Err(rejection) => return tracing::warn!(%rejection, "presence rejected"),
+        };
+        let mut snapshot = self.shared.snapshot.lock().unwrap();
+        let changed = match update {
+            PresenceUpdate::Available { contact, presence } => {
+                let resources = snapshot.presence.entry(contact.to_string()).or_default();
+                resources.insert(presence.resource.clone(), presence);
+                Some(contact.to_string())
+            }
+            PresenceUpdate::Unavailable { contact, resource } => {
+                let key = contact.to_string();
+                if let Some(resources) = snapshot.presence.get_mut(&key) {
+                    match resource {
+                        Some(resource) => {
+                            resources.remove(&resource);
+                        }
+                        None => resources.clear(),
+                    }
+                    if resources.is_empty() {
+                        snapshot.presence.remove(&key);
+                    }
+                }
+                Some(key)
+            }
+            PresenceUpdate::SubscriptionRequest { from } => {
+                if snapshot.subscription_requests.insert(from.to_string()) {
+                    batch.other.push(Event::SubscriptionRequest { from: from.to_string() });
+                }
+                None
+            }
+            PresenceUpdate::Subscribed { from } => subscription_change(batch, &from, "subscribed"),
+            PresenceUpdate::Unsubscribed { from } => subscription_change(batch, &from, "unsubscribed"),
+            PresenceUpdate::Unsubscribe { from } => subscription_change(batch, &from, "unsubscribe"),
+            PresenceUpdate::OwnResource | PresenceUpdate::Ignored => None,
+        };
+        if let Some(jid) = changed {
+            let empty = BTreeMap::new();
+            let aggregated = presence::aggregate(&jid, snapshot.presence.get(&jid).unwrap_or(&empty));
+            batch.presence.insert(jid, aggregated);
+        }
+    }
+
+    async fn on_iq(&mut self, iq: Iq, batch: &mut Batch) {
+        match iq {
+            Iq::Result { .. } | Iq::Error { .. } => {
+                if self.iq.resolve(iq, &self.shared.account) == Matched::Unsolicited {
+                    tracing::debug!("unsolicited IQ response dropped");
+                }
+            }
+            Iq::Get { from, id, payload, .. } => {
+                let response = match answer_get(&payload) {
+                    Some(result) => Iq::Result { from: None, to: from, id, payload: result },
+                    None => error_reply(from, id, DefinedCondition::ServiceUnavailable),
+                };
+                self.send(response.into()).await;
+            }
+            Iq::Set { from, id, payload, .. } => {
+                let response = if payload.is("query", ns::ROSTER) {
+                    match pipeline::verify_roster_push(from.as_ref(), payload, &self.shared.account) {
+                        Ok(roster) => {
+                            super::roster::apply_push(&self.shared, roster, batch);
+                            Iq::Result { from: None, to: from, id, payload: None }
+                        }
+                        Err(rejection) => {
+                            tracing::warn!(%rejection, "roster push rejected");
+                            error_reply(from, id, DefinedCondition::ServiceUnavailable)
+                        }
+                    }
+                } else {
+                    error_reply(from, id, DefinedCondition::ServiceUnavailable)
+                };
+                self.send(response.into()).await;
+            }
+        }
+    }
+}
+
+fn subscription_change(batch: &mut Batch, from: &xmpp_parsers::jid::BareJid, change: &str) -> Option<String> {
+    batch.other.push(Event::SubscriptionChanged { jid: from.to_string(), change: change.into() });
+    None
+}
+
+/// Answers to queries about ourselves: disco#info (also on our caps node), ping, version.
+/// `None`: not something we answer; `Some(None)`: an empty result.
+fn answer_get(payload: &Element) -> Option<Option<Element>> {
+    if payload.is("query", ns::DISCO_INFO) {
+        let node = payload.attr("node").map(str::to_owned);
+        let ours = node.as_deref().is_none_or(|n| n == super::caps_node());
+        return ours.then(|| Some(presence::disco_info(node).into()));
+    }
+    if payload.is("ping", ns::PING) {
+        return Some(None);
+    }
+    if payload.is("query", ns::VERSION) {
+        let version = VersionResult { name: "Rapport".into(), version: env!("CARGO_PKG_VERSION").into(), os: None };
+        return Some(Some(version.into()));
+    }
+    None
+}
+
+fn error_reply(to: Option<Jid>, id: String, condition: DefinedCondition) -> Iq {
+    Iq::Error {
+        from: None,
+        to,
+        id,
+        error: StanzaError::new(ErrorType::Cancel, condition, "en", ""),
+        payload: None,
+    }
+}
+
+async fn next_event(stream: &mut Option<StanzaStream>) -> Option<StreamEvent> {
+    match stream {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,108 @@
+//! Presence: aggregation of a contact's resources, our own presence stanza, and what we tell
+//! others about ourselves (XEP-0030 disco#info, XEP-0115 caps, XEP-0092 version).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use xmpp_parsers::caps::{compute_disco, hash_caps, Caps};
+use xmpp_parsers::disco::{DiscoInfoResult, Identity};
+use xmpp_parsers::hashes::Algo;
+use xmpp_parsers::presence::{Presence, Show, Type as PresenceType};
+
+use crate::types::{Availability, ContactPresence, OwnPresence, ResourcePresence};
+
+pub const CAPS_NODE: &str = "https://rapport.im";
+
+/// The resource to show: highest priority, then most available, then name for stability.
+pub fn aggregate(jid: &str, resources: &BTreeMap<String, ResourcePresence>) -> ContactPresence {
+    let mut sorted: Vec<ResourcePresence> = resources.values().cloned().collect();
+    sorted.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.availability.cmp(&b.availability)).then(a.resource.cmp(&b.resource)));
+    let best = sorted.first();
+    ContactPresence {
+        jid: jid.to_owned(),
+        availability: best.map(|r| r.availability).unwrap_or(Availability::Offline),
+        status: best.and_then(|r| r.status.clone()),
+        resources: sorted,
+    }
+}
+
+pub fn own_presence_stanza(presence: OwnPresence, status: Option<&str>) -> Presence {
+    let show = match presence {
+        OwnPresence::Invisible => return Presence::new(PresenceType::Unavailable),
+        OwnPresence::Available => None,
+        OwnPresence::Chat => Some(Show::Chat),
+        OwnPresence::Away => Some(Show::Away),
+        OwnPresence::ExtendedAway => Some(Show::Xa),
+        OwnPresence::DoNotDisturb => Some(Show::Dnd),
+    };
+    let mut stanza = Presence::available();
+    stanza.show = show;
+    if let Some(status) = status.filter(|s| !s.is_empty()) {
+        stanza.statuses.insert(xmpp_parsers::message::Lang::default(), status.to_owned());
+    }
+    stanza.payloads.push(caps().into());
+    stanza
+}
+
+pub fn features() -> BTreeSet<String> {
+    [
+        "http://jabber.org/protocol/caps",
+        "http://jabber.org/protocol/disco#info",
+        "jabber:iq:version",
+        "urn:xmpp:ping",
+        "urn:xmpp:sid:0",
+        "urn:xmpp:delay",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+pub fn disco_info(node: Option<String>) -> DiscoInfoResult {
+    DiscoInfoResult {
+        node,
+        identities: vec![Identity::new("client", "pc", "en", "Rapport")],
+        features: features(),
+        extensions: vec![],
+    }
+}
+
+pub fn caps() -> Caps {
+    let hash = hash_caps(&compute_disco(&disco_info(None)), Algo::Sha_1).expect("sha-1 is supported");
+    Caps::new(CAPS_NODE, hash)
+}
+
+/// The `node#ver` string others use to query our capabilities.
+pub fn caps_node() -> String {
+    format!("{CAPS_NODE}#{}", base64::engine::general_purpose::STANDARD.encode(caps().ver))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(name: &str, availability: Availability, priority: i8) -> ResourcePresence {
+        ResourcePresence { resource: name.into(), availability, status: Some(name.into()), priority }
+    }
+
+    #[test]
+    fn aggregation_prefers_priority_then_availability() {
+        let mut resources = BTreeMap::new();
+        resources.insert("phone".into(), resource("phone", Availability::Available, 0));
+        resources.insert("desk".into(), resource("desk", Availability::Away, 5));
+        assert_eq!(aggregate("a@b", &resources).status.as_deref(), Some("desk"));
+        resources.insert("desk".into(), resource("desk", Availability::Away, 0));
+        assert_eq!(aggregate("a@b", &resources).availability, Availability::Available);
+        assert_eq!(aggregate("a@b", &BTreeMap::new()).availability, Availability::Offline);
+    }
+
+    #[test]
+    fn own_presence_carries_show_status_and_caps() {
+        let stanza = own_presence_stanza(OwnPresence::DoNotDisturb, Some("in a meeting"));
+        assert_eq!(stanza.show, Some(Show::Dnd));
+        assert_eq!(stanza.statuses.values().next().map(String::as_str), Some("in a meeting"));
+        assert_eq!(stanza.payloads.len(), 1);
+        assert_eq!(own_presence_stanza(OwnPresence::Invisible, None).type_, PresenceType::Unavailable);
+        assert!(caps_node().starts_with("https://rapport.im#"));
+    }
+}

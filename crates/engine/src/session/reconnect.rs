@@ -1,0 +1,94 @@
+//! Keeps the stream connected: hands tokio-xmpp's `StanzaStream` a fresh authenticated
+//! connection whenever it loses one, with exponential backoff — and stops, reporting why, on
+//! errors that a retry cannot fix (the stock reconnector retries forever, even on a wrong
+//! password).
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_xmpp::stanzastream::{Connection, StanzaStream};
+use xmpp_parsers::jid::FullJid;
+
+use crate::config::AccountConfig;
+use crate::connection::{self, LoginInfo};
+use crate::error::EngineError;
+
+const FIRST_DELAY: Duration = Duration::from_secs(1);
+const MAX_DELAY: Duration = Duration::from_secs(60);
+/// Stanzas the stream buffers between the actor and the socket.
+const QUEUE_DEPTH: usize = 256;
+
+#[derive(Debug)]
+pub enum LoginReport {
+    Succeeded(LoginInfo),
+    Retrying { attempt: u32, delay: Duration, error: EngineError },
+    Fatal(EngineError),
+}
+
+/// Delay before retry `attempt` (1-based): 1 s doubling up to a minute, with ±20 % jitter so a
+/// server restart does not bring every client back in the same second.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = FIRST_DELAY.saturating_mul(1u32 << attempt.saturating_sub(1).min(6)).min(MAX_DELAY);
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 400) as f64 / 1000.0 - 0.2;
+    base.mul_f64(1.0 + jitter)
+}
+
+pub fn stanza_stream(
+    account: AccountConfig,
+    password: String,
+    identity: FullJid,
+    first: Option<(Connection, LoginInfo)>,
+    reports: mpsc::UnboundedSender<LoginReport>,
+) -> StanzaStream {
+    let mut first = first;
+    let reconnector = move |_: Option<String>, mut slot: oneshot::Sender<Connection>| {
+        if let Some((connection, info)) = first.take() {
+            let _ = reports.send(LoginReport::Succeeded(info));
+            let _ = slot.send(connection);
+            return;
+        }
+        let (account, password, identity, reports) = (account.clone(), password.clone(), identity.clone(), reports.clone());
+        tokio::spawn(async move {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match connection::login(&account, &password, &identity).await {
+                    Ok((connection, info)) => {
+                        let _ = reports.send(LoginReport::Succeeded(info));
+                        let _ = slot.send(connection);
+                        return;
+                    }
+                    Err(error) if error.is_fatal() => {
+                        // Dropping the slot ends the stream.
+                        let _ = reports.send(LoginReport::Fatal(error));
+                        return;
+                    }
+                    Err(error) => {
+                        let delay = backoff(attempt);
+                        let _ = reports.send(LoginReport::Retrying { attempt, delay, error });
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = slot.closed() => return,
+                        }
+                    }
+                }
+            }
+        });
+    };
+    StanzaStream::new(Box::new(reconnector), QUEUE_DEPTH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute_with_jitter() {
+        let close = |d: Duration, secs: f64| (d.as_secs_f64() - secs).abs() <= secs * 0.21;
+        assert!(close(backoff(1), 1.0));
+        assert!(close(backoff(2), 2.0));
+        assert!(close(backoff(4), 8.0));
+        assert!(close(backoff(30), 60.0));
+        assert!(backoff(u32::MAX) <= Duration::from_secs(73));
+    }
+}

@@ -1,0 +1,191 @@
+//! Data transfer objects: everything the engine hands to a UI or a script.
+//! They are plain serde types so the desktop app can generate TypeScript from them.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// Local, stable id of a stored message (the SQLite row id).
+pub type MessageId = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// Where our own message is on its way to the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Written locally, not yet acknowledged by the server.
+    Pending,
+    /// The server has it.
+    Sent,
+    /// The recipient's client has it (receipt / marker).
+    Delivered,
+    /// The recipient displayed it.
+    Read,
+    /// Sending failed for good.
+    Failed,
+    /// Not applicable (incoming messages).
+    None,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "pending" => Self::Pending,
+            "sent" => Self::Sent,
+            "delivered" => Self::Delivered,
+            "read" => Self::Read,
+            "failed" => Self::Failed,
+            _ => Self::None,
+        }
+    }
+}
+
+/// A message as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    /// Bare JID of the conversation (the contact).
+    pub conversation: String,
+    pub direction: Direction,
+    /// Full JID (or bare JID) of the sender as received.
+    pub sender: String,
+    pub body: String,
+    pub timestamp: Millis,
+    /// XEP-0359 origin-id chosen by the sender.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id assigned by our own server (only stored when `by` is our account).
+    pub stanza_id: Option<String>,
+    pub state: DeliveryState,
+    pub read: bool,
+}
+
+/// A message about to be stored (no local id yet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub conversation: String,
+    pub direction: Direction,
+    pub sender: String,
+    pub body: String,
+    pub timestamp: Millis,
+    pub origin_id: Option<String>,
+    pub stanza_id: Option<String>,
+    pub state: DeliveryState,
+}
+
+/// One row of the conversation list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub jid: String,
+    pub last_message: Option<Message>,
+    pub unread: u32,
+    pub last_activity: Millis,
+}
+
+/// A full-text search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: Message,
+    /// The body with matches wrapped in `[` `]` markers, shortened around the match.
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subscription {
+    None,
+    To,
+    From,
+    Both,
+    Remove,
+}
+
+impl Subscription {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::To => "to",
+            Self::From => "from",
+            Self::Both => "both",
+            Self::Remove => "remove",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "to" => Self::To,
+            "from" => Self::From,
+            "both" => Self::Both,
+            "remove" => Self::Remove,
+            _ => Self::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterItem {
+    pub jid: String,
+    pub name: Option<String>,
+    pub groups: Vec<String>,
+    pub subscription: Subscription,
+    /// We asked to see their presence and they have not answered.
+    pub pending_out: bool,
+}
+
+/// Presence "show" values, ordered from most to least available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Chat,
+    Available,
+    Away,
+    ExtendedAway,
+    DoNotDisturb,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcePresence {
+    pub resource: String,
+    pub availability: Availability,
+    pub status: Option<String>,
+    pub priority: i8,
+}
+
+/// A contact's presence aggregated over its resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPresence {
+    pub jid: String,
+    pub availability: Availability,
+    pub status: Option<String>,
+    pub resources: Vec<ResourcePresence>,
+}
+
+/// Our own presence as the user chose it. `Invisible` sends no available presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnPresence {
+    Available,
+    Chat,
+    Away,
+    ExtendedAway,
+    DoNotDisturb,
+    Invisible,
+}
