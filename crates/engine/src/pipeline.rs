@@ -2,14 +2,13 @@
 //! act on, or a typed rejection. Pure functions over parsed stanzas, so every rule is unit-tested.
 //! The session then dedupes and stores (one transaction per batch) and emits events.
 
-use xmpp_parsers::delay::Delay;
+use xmpp_parsers::date::DateTime;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Message as XmppMessage, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
 use xmpp_parsers::presence::{Presence, Show, Type as PresenceType};
 use xmpp_parsers::roster::Roster;
-use xmpp_parsers::stanza_id::{OriginId, StanzaId};
 
 use crate::types::{Availability, Direction, Millis, NewMessage, ResourcePresence, RosterItem};
 
@@ -114,22 +113,31 @@ pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accep
             body: body.to_owned(),
             timestamp: message_timestamp(&message.payloads, ctx.now),
             origin_id: origin_id(&message.payloads),
-            stanza_id: trusted_stanza_id(&message.payloads, ctx.own),
+            stanza_id: addressed_to_bare(message, ctx.own).then(|| trusted_stanza_id(&message.payloads, ctx.own)).flatten(),
             state: crate::types::DeliveryState::None,
         },
         stanza_attr_id: message.id.as_ref().map(|id| id.0.clone()),
     })
 }
 
+/// Servers strip forged stanza-ids (XEP-0359 §3.3) when they archive a message, but Prosody
+/// 0.12 neither archives nor strips messages sent to a full JID. So a live message's stanza-id
+/// is only trusted when it was addressed to our bare JID.
+fn addressed_to_bare(message: &XmppMessage, own: &BareJid) -> bool {
+    match &message.to {
+        None => true,
+        Some(to) => to.resource().is_none() && to.to_bare() == *own,
+    }
+}
+
 /// XEP-0203 delay if present and believable; otherwise the time we received it.
 pub fn message_timestamp(payloads: &[Element], now: Millis) -> Millis {
     payloads
         .iter()
-        .filter(|p| p.is("delay", ns::DELAY))
-        .filter_map(|p| Delay::try_from(p.clone()).ok())
-        .map(|delay| delay.stamp.0.timestamp_millis())
-        .next()
-        .map(|stamp| clamp_timestamp(stamp, now))
+        .find(|p| p.is("delay", ns::DELAY))
+        .and_then(|p| p.attr("stamp"))
+        .and_then(|stamp| stamp.parse::<DateTime>().ok())
+        .map(|stamp| clamp_timestamp(stamp.0.timestamp_millis(), now))
         .unwrap_or(now)
 }
 
@@ -146,9 +154,9 @@ pub fn origin_id(payloads: &[Element]) -> Option<String> {
     payloads
         .iter()
         .filter(|p| p.is("origin-id", ns::SID))
-        .filter_map(|p| OriginId::try_from(p.clone()).ok())
-        .map(|o| o.id)
+        .filter_map(|p| p.attr("id"))
         .find(|id| valid_id(id))
+        .map(str::to_owned)
 }
 
 /// XEP-0359: a stanza-id is only trusted when our own server (`by` = our bare JID) stamped it.
@@ -156,9 +164,10 @@ pub fn trusted_stanza_id(payloads: &[Element], own: &BareJid) -> Option<String> 
     payloads
         .iter()
         .filter(|p| p.is("stanza-id", ns::SID))
-        .filter_map(|p| StanzaId::try_from(p.clone()).ok())
-        .find(|s| s.by == Jid::from(own.clone()) && valid_id(&s.id))
-        .map(|s| s.id)
+        .filter(|p| p.attr("by").and_then(|by| BareJid::new(by).ok()).is_some_and(|by| by == *own))
+        .filter_map(|p| p.attr("id"))
+        .find(|id| valid_id(id))
+        .map(str::to_owned)
 }
 
 fn valid_id(id: &str) -> bool {
@@ -269,6 +278,20 @@ mod tests {
         );
         let accepted = accept_chat_message(&m, &Context { own: &own(), now: NOW }).unwrap();
         assert_eq!(accepted.message.stanza_id, None);
+    }
+
+    #[test]
+    fn a_stanza_id_on_a_message_to_our_full_jid_is_not_trusted() {
+        let m = message(
+            "<message xmlns='jabber:client' from='eve@example.org/x' to='me@example.org/rapport' type='chat'><body>hi</body>\
+               <stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='me@example.org'/></message>",
+        );
+        assert_eq!(accept_chat_message(&m, &Context { own: &own(), now: NOW }).unwrap().message.stanza_id, None);
+        let to_bare = message(
+            "<message xmlns='jabber:client' from='eve@example.org/x' to='me@example.org' type='chat'><body>hi</body>\
+               <stanza-id xmlns='urn:xmpp:sid:0' id='s9' by='me@example.org'/></message>",
+        );
+        assert_eq!(accept_chat_message(&to_bare, &Context { own: &own(), now: NOW }).unwrap().message.stanza_id.as_deref(), Some("s9"));
     }
 
     #[test]

@@ -45,7 +45,11 @@ pub struct LoginInfo {
 
 /// Connects and authenticates; `identity` may carry the resource we would like bound.
 pub async fn login(account: &AccountConfig, password: &str, identity: &FullJid) -> Result<(Connection, LoginInfo)> {
-    tokio::time::timeout(LOGIN_TIMEOUT, login_inner(account, password, identity))
+    login_with_timeout(account, password, identity, LOGIN_TIMEOUT).await
+}
+
+pub async fn login_with_timeout(account: &AccountConfig, password: &str, identity: &FullJid, timeout: Duration) -> Result<(Connection, LoginInfo)> {
+    tokio::time::timeout(timeout, login_inner(account, password, identity))
         .await
         .unwrap_or_else(|_| Err(EngineError::Timeout { stage: "signing in".into() }))
 }

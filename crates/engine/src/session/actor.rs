@@ -252,13 +252,15 @@ impl Actor {
             Lifecycle::Reset { bound_jid, features } => {
                 tracing::info!(%bound_jid, "stream bound (new session)");
                 self.iq.expire(true);
-                self.shared.snapshot.lock().unwrap().stream_management = features.stream_management.is_some();
-                // Presence from before the new session is stale.
-                self.shared.snapshot.lock().unwrap().presence.clear();
-                if let Some(info) = &self.last_login {
-                    self.set_state(login_state(info, &jid, false));
+                {
+                    let mut snapshot = self.shared.snapshot.lock().unwrap();
+                    snapshot.stream_management = features.stream_management.is_some();
+                    snapshot.bound_jid = Some(bound_jid.to_string());
+                    // Presence from before the new session is stale.
+                    snapshot.presence.clear();
                 }
-                self.start_new_session(&features);
+                let online = self.last_login.as_ref().map(|info| login_state(info, &jid, false));
+                self.start_new_session(&features, online);
             }
             Lifecycle::Resumed => {
                 if let Some(info) = &self.last_login {
@@ -271,8 +273,9 @@ impl Actor {
         }
     }
 
-    /// After a fresh (not resumed) session: roster (versioned), then presence, then disco.
-    fn start_new_session(&self, features: &StreamFeatures) {
+    /// After a fresh (not resumed) session: roster (versioned), then presence; then the session
+    /// counts as online (so sending and receiving work from that moment); then server disco.
+    fn start_new_session(&self, features: &StreamFeatures, online: Option<ConnectionState>) {
         let versioning = features.others.iter().any(|f| f.is("ver", "urn:xmpp:features:rosterver"));
         let session = super::Session { shared: self.shared.clone() };
         tokio::spawn(async move {
@@ -281,6 +284,10 @@ impl Actor {
             }
             let (own, status) = session.own_presence();
             let _ = session.set_presence(own, status.as_deref()).await;
+            if let Some(state) = online {
+                session.shared.snapshot.lock().unwrap().connection = Some(state.clone());
+                let _ = session.shared.events.send(Event::ConnectionChanged { state });
+            }
             let domain = session.account().domain().to_string();
             if let Ok(info) = session.disco_info(&domain).await {
                 session.shared.snapshot.lock().unwrap().server_features = info.features;

@@ -58,6 +58,7 @@ struct Snapshot {
     own_presence: (Option<OwnPresence>, Option<String>),
     server_features: BTreeSet<String>,
     stream_management: bool,
+    bound_jid: Option<String>,
 }
 
 struct Shared {
@@ -179,6 +180,11 @@ impl Session {
     pub fn own_presence(&self) -> (OwnPresence, Option<String>) {
         let snapshot = self.shared.snapshot.lock().unwrap();
         (snapshot.own_presence.0.unwrap_or(OwnPresence::Available), snapshot.own_presence.1.clone())
+    }
+
+    /// Our full JID on the current stream, once bound.
+    pub fn bound_jid(&self) -> Option<String> {
+        self.shared.snapshot.lock().unwrap().bound_jid.clone()
     }
 
     pub fn server_features(&self) -> Vec<String> {
