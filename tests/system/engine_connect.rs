@@ -47,7 +47,7 @@ async fn a_wrong_password_is_reported_not_retried(server: &XmppServer) {
     let user = server.create_user("wrongpw");
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let result = Session::start(&Profile::at(dir.path()), account(server, &user), "not the password".into(), SessionOptions { keep_trying: true }).await;
+    let result = Session::start(&Profile::at(dir.path()), account(server, &user), "not the password".into(), SessionOptions { keep_trying: true, ..Default::default() }).await;
     assert_eq!(result.err(), Some(EngineError::WrongPassword));
     assert!(started.elapsed() < Duration::from_secs(15), "answered promptly instead of spinning");
 }
@@ -104,6 +104,7 @@ async fn disco_ping_and_version_work(server: &XmppServer) {
 }
 
 async fn reconnects_with_backoff_after_the_server_restarts(kind: ServerKind) {
+    let _ = env_logger::builder().is_test(true).try_init();
     let mut server = XmppServer::start(kind);
     let user = server.create_user("restart");
     let mut online = sign_in(&server, &user).await;

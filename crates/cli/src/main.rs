@@ -53,5 +53,9 @@ fn init_logging(verbose: u8) {
             _ => "trace,tokio_xmpp::xmlstream=debug",
         }),
     };
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .try_init();
 }

@@ -85,10 +85,17 @@ struct Online<'a> {
 }
 
 async fn run_online(context: &Context, account: AccountConfig, password: String, command: Command) -> CliResult {
-    let keep_trying = matches!(command, Command::Listen { keep_trying: true, .. });
-    let mut online = sign_in(context, account, password, keep_trying).await?;
+    let options = match &command {
+        Command::Listen { keep_trying, presence, status, .. } => SessionOptions {
+            keep_trying: *keep_trying,
+            initial_presence: (presence.is_some() || status.is_some())
+                .then(|| (presence.map_or(OwnPresence::Available, Show::own_presence), status.clone())),
+        },
+        _ => SessionOptions::default(),
+    };
+    let mut online = sign_in(context, account, password, options).await?;
     match command {
-        Command::Listen { json, presence, status, .. } => listen(&mut online, json, presence, status).await,
+        Command::Listen { json, .. } => listen(&mut online, json).await,
         command => {
             let result = match online.wait_online().await {
                 Ok(()) => one_shot(&mut online, command).await,
@@ -100,9 +107,9 @@ async fn run_online(context: &Context, account: AccountConfig, password: String,
     }
 }
 
-async fn sign_in(context: &Context, account: AccountConfig, password: String, keep_trying: bool) -> CliResult<Online<'_>> {
+async fn sign_in(context: &Context, account: AccountConfig, password: String, options: SessionOptions) -> CliResult<Online<'_>> {
     let jid = account.jid.clone();
-    let session = Session::start(&context.profile, account, password, SessionOptions { keep_trying })
+    let session = Session::start(&context.profile, account, password, options)
         .await
         .map_err(|error| sign_in_failure(context, &jid, error))?;
     // Subscribed before the stream is bound: the roster and presence that follow sign-in are
@@ -139,25 +146,7 @@ pub async fn verify_login(account: AccountConfig, password: String) -> Result<Co
 
 impl Online<'_> {
     async fn wait_online(&mut self) -> CliResult {
-        self.session.wait_online(SERVER_TIMEOUT).await.map_err(|e| sign_in_failure(self.context, &self.session.account().to_string(), e))?;
-        self.remember_channel_binding(&self.session.connection_state());
-        Ok(())
-    }
-
-    /// Once the server has authenticated us with channel binding, a later sign-in without it is
-    /// refused as a possible downgrade attack: that fact is kept in the account's settings.
-    fn remember_channel_binding(&self, state: &ConnectionState) {
-        let ConnectionState::Online { channel_binding: true, .. } = state else { return };
-        let profile = &self.context.profile;
-        match profile.account(self.session.account().as_str()) {
-            Ok(mut account) if !account.channel_binding_seen => {
-                account.channel_binding_seen = true;
-                if let Err(error) = profile.save_account(&account) {
-                    tracing::warn!(%error, "could not remember that the server supports channel binding");
-                }
-            }
-            _ => {}
-        }
+        self.session.wait_online(SERVER_TIMEOUT).await.map_err(|e| sign_in_failure(self.context, &self.session.account().to_string(), e))
     }
 
     /// The next event before `deadline`, or the failure that ends the session.
@@ -429,11 +418,7 @@ async fn subscription(online: &mut Online<'_>, action: SubscriptionAction, jid: 
 
 // ---- listen ----
 
-async fn listen(online: &mut Online<'_>, json: bool, presence: Option<Show>, status: Option<String>) -> CliResult {
-    if presence.is_some() || status.is_some() {
-        let show = presence.map_or(OwnPresence::Available, Show::own_presence);
-        online.session.set_presence(show, status.as_deref()).await?;
-    }
+async fn listen(online: &mut Online<'_>, json: bool) -> CliResult {
     let result = listen_loop(online, json).await;
     online.session.disconnect().await;
     result
@@ -464,9 +449,6 @@ async fn listen_loop(online: &mut Online<'_>, json: bool) -> CliResult {
             }
             Err(RecvError::Closed) => return Err(EngineError::NotConnected.into()),
         };
-        if let Event::ConnectionChanged { state } = &event {
-            online.remember_channel_binding(state);
-        }
         if print_event(online, json, &event).is_err() {
             // stdout was closed (`| head`): nobody is listening any more.
             return Ok(());
@@ -499,7 +481,9 @@ fn print_event(online: &Online<'_>, json: bool, event: &Event) -> Result<(), ()>
             "unsubscribe" => format!("* {jid} no longer wants to see your presence."),
             other => format!("* {jid}: subscription {other}"),
         }],
-        Event::RosterLoaded { items } => vec![format!("* {} contacts", items.len())],
+        Event::RosterLoaded { items } => {
+            vec![format!("* {} contact{}", items.len(), if items.len() == 1 { "" } else { "s" })]
+        }
         Event::RosterUpdated { changed, removed } => changed
             .iter()
             .map(|item| format!("* Contact {} updated (subscription {})", item.jid, item.subscription.as_str()))

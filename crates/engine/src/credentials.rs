@@ -9,7 +9,12 @@ fn entry(jid: &str) -> Result<keyring::Entry> {
 }
 
 fn keyring_error(error: keyring::Error) -> EngineError {
-    EngineError::KeyringUnavailable { detail: error.to_string() }
+    let detail = match (&error, keyring::Entry::store_status()) {
+        // The start-up error says why (no D-Bus session, no Secret Service running…).
+        (keyring::Error::NoDefaultStore, Err(cause)) => cause.to_string(),
+        _ => error.to_string(),
+    };
+    EngineError::KeyringUnavailable { detail }
 }
 
 pub fn store_password(jid: &str, password: &str) -> Result<()> {

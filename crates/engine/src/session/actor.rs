@@ -41,6 +41,8 @@ pub struct Actor {
     iq: IqTracker,
     last_login: Option<LoginInfo>,
     next_iq_id: u64,
+    /// Kept (never fulfilled) after a fatal login error; see `LoginReport::Fatal`.
+    parked_slot: Option<oneshot::Sender<tokio_xmpp::stanzastream::Connection>>,
 }
 
 impl Actor {
@@ -50,7 +52,7 @@ impl Actor {
         commands: mpsc::Receiver<Command>,
         reports: mpsc::UnboundedReceiver<LoginReport>,
     ) -> Self {
-        Self { shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0 }
+        Self { shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0, parked_slot: None }
     }
 
     pub async fn run(mut self) {
@@ -98,8 +100,12 @@ impl Actor {
                 tracing::info!(%error, attempt, ?delay, "connection failed, retrying");
                 self.set_state(ConnectionState::Reconnecting { attempt, retry_in_ms: delay.as_millis() as u64, reason: Some(error) });
             }
-            LoginReport::Fatal(error) => {
+            LoginReport::Fatal(error, slot) => {
                 tracing::warn!(%error, "giving up connecting");
+                self.parked_slot = Some(slot);
+                // Dropping the stream stops its worker; queued stanzas stay in the store.
+                self.stream = None;
+                self.iq.expire(true);
                 self.set_state(ConnectionState::Offline { reason: Some(error) });
             }
         }

@@ -35,18 +35,16 @@ pub use presence::caps_node;
 /// Events kept for slow subscribers before they start missing some (they are told how many).
 const EVENT_BUFFER: usize = 4096;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SessionOptions {
     /// When the first connection fails for a reason a retry may fix (network down, server
     /// restarting), keep retrying in the background instead of failing `start`.
     pub keep_trying: bool,
+    /// The presence to announce when signing in (default: available).
+    pub initial_presence: Option<(OwnPresence, Option<String>)>,
 }
 
-impl Default for SessionOptions {
-    fn default() -> Self {
-        Self { keep_trying: false }
-    }
-}
+type FirstLogin = Option<(tokio_xmpp::stanzastream::Connection, LoginInfo)>;
 
 /// What the UI can read at any time without waiting for the network.
 #[derive(Debug, Default)]
@@ -83,32 +81,38 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the account's history and signs in. Errors that a retry cannot fix (wrong password,
-    /// untrusted certificate, no TLS…) are returned, never retried.
-    pub async fn start(profile: &Profile, account: AccountConfig, password: String, options: SessionOptions) -> Result<Session> {
+    /// Signs in, then opens the account's history. Errors that a retry cannot fix (wrong
+    /// password, untrusted certificate, no TLS…) are returned, never retried. A sign-in that used
+    /// channel binding is remembered in the profile, so a later downgrade is refused.
+    pub async fn start(profile: &Profile, mut account: AccountConfig, password: String, options: SessionOptions) -> Result<Session> {
         let jid = account.bare_jid()?;
+        let identity = new_identity(&jid);
+        let first = first_login(&account, &password, &identity, &options).await?;
+        if first.as_ref().is_some_and(|(_, info)| info.channel_binding) && !account.channel_binding_seen {
+            account.channel_binding_seen = true;
+            profile.save_account(&account)?;
+        }
         let store_path = profile.history_path(&jid);
         let store = tokio::task::spawn_blocking(move || Store::open(&store_path)).await.expect("store open task")?;
-        Self::start_with_store(account, password, Arc::new(store), options).await
+        Self::launch(account, password, identity, first, Arc::new(store), options)
     }
 
+    /// Like `start`, with a store the caller opened (tests, benchmarks, in-memory use).
     pub async fn start_with_store(account: AccountConfig, password: String, store: Arc<Store>, options: SessionOptions) -> Result<Session> {
+        let identity = new_identity(&account.bare_jid()?);
+        let first = first_login(&account, &password, &identity, &options).await?;
+        Self::launch(account, password, identity, first, store, options)
+    }
+
+    fn launch(account: AccountConfig, password: String, identity: FullJid, first: FirstLogin, store: Arc<Store>, options: SessionOptions) -> Result<Session> {
         let jid = account.bare_jid()?;
-        let identity: FullJid = jid.with_resource_str(&resource_name()).expect("generated resources are valid");
-        let first = match connection::login(&account, &password, &identity).await {
-            Ok(connected) => Some(connected),
-            Err(error) if error.is_fatal() || !options.keep_trying => return Err(error),
-            Err(error) => {
-                tracing::info!(%error, "first connection failed; retrying in the background");
-                None
-            }
-        };
         let (commands_tx, commands_rx) = mpsc::channel(256);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (_, cached_roster) = store.roster()?;
+        let (presence, status) = options.initial_presence.unwrap_or((OwnPresence::Available, None));
         let snapshot = Snapshot {
             roster: cached_roster.into_iter().map(|item| (item.jid.clone(), item)).collect(),
-            own_presence: (Some(OwnPresence::Available), None),
+            own_presence: (Some(presence), status),
             connection: Some(ConnectionState::Connecting),
             ..Snapshot::default()
         };
@@ -392,8 +396,21 @@ impl Session {
     }
 }
 
-fn resource_name() -> String {
-    format!("rapport-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+/// Our full JID with a fresh resource, kept across reconnects of this session.
+fn new_identity(jid: &BareJid) -> FullJid {
+    let resource = format!("rapport-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    jid.with_resource_str(&resource).expect("generated resources are valid")
+}
+
+async fn first_login(account: &AccountConfig, password: &str, identity: &FullJid, options: &SessionOptions) -> Result<FirstLogin> {
+    match connection::login(account, password, identity).await {
+        Ok(connected) => Ok(Some(connected)),
+        Err(error) if error.is_fatal() || !options.keep_trying => Err(error),
+        Err(error) => {
+            tracing::info!(%error, "first connection failed; retrying in the background");
+            Ok(None)
+        }
+    }
 }
 
 pub(crate) fn login_state(info: &LoginInfo, jid: &str, resumed: bool) -> ConnectionState {

@@ -15,14 +15,17 @@ use crate::error::EngineError;
 
 const FIRST_DELAY: Duration = Duration::from_secs(1);
 const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A session shorter than this counts as dropped right after sign-in.
+const STABLE_SESSION: Duration = Duration::from_secs(30);
 /// Stanzas the stream buffers between the actor and the socket.
 const QUEUE_DEPTH: usize = 256;
 
-#[derive(Debug)]
 pub enum LoginReport {
     Succeeded(LoginInfo),
     Retrying { attempt: u32, delay: Duration, error: EngineError },
-    Fatal(EngineError),
+    /// The slot travels with the report: dropping it would make tokio-xmpp's worker panic, so
+    /// the actor keeps it while it shuts the stream down.
+    Fatal(EngineError, oneshot::Sender<Connection>),
 }
 
 /// Delay before retry `attempt` (1-based): 1 s doubling up to a minute, with ±20 % jitter so a
@@ -41,14 +44,24 @@ pub fn stanza_stream(
     reports: mpsc::UnboundedSender<LoginReport>,
 ) -> StanzaStream {
     let mut first = first;
+    let mut last_login = std::time::Instant::now();
+    let mut quick_drops = 0;
     let reconnector = move |_: Option<String>, mut slot: oneshot::Sender<Connection>| {
         if let Some((connection, info)) = first.take() {
             let _ = reports.send(LoginReport::Succeeded(info));
             let _ = slot.send(connection);
             return;
         }
+        // A session that dies right after signing in (server refusing it after login) must not
+        // make us reconnect in a tight loop: back off as for failed attempts.
+        quick_drops = if last_login.elapsed() < STABLE_SESSION { quick_drops + 1 } else { 0 };
+        last_login = std::time::Instant::now();
+        let pause = (quick_drops > 1).then(|| backoff(quick_drops - 1));
         let (account, password, identity, reports) = (account.clone(), password.clone(), identity.clone(), reports.clone());
         tokio::spawn(async move {
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
             let mut attempt = 0;
             loop {
                 attempt += 1;
@@ -59,8 +72,7 @@ pub fn stanza_stream(
                         return;
                     }
                     Err(error) if error.is_fatal() => {
-                        // Dropping the slot ends the stream.
-                        let _ = reports.send(LoginReport::Fatal(error));
+                        let _ = reports.send(LoginReport::Fatal(error, slot));
                         return;
                     }
                     Err(error) => {

@@ -21,6 +21,11 @@ pub async fn fetch(session: &Session, versioning: bool) -> Result<()> {
         shared.store.save_roster(roster.ver.as_deref(), &items)?;
         let mut snapshot = shared.snapshot.lock().unwrap();
         snapshot.roster = items.into_iter().map(|item| (item.jid.clone(), item)).collect();
+    } else {
+        // Unchanged since our version: the cache is current (re-read, another process sharing
+        // the profile may have saved a newer one since we started).
+        let (_, items) = shared.store.roster()?;
+        shared.snapshot.lock().unwrap().roster = items.into_iter().map(|item| (item.jid.clone(), item)).collect();
     }
     let items = session.roster();
     tracing::info!(contacts = items.len(), "roster loaded");

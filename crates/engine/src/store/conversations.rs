@@ -82,12 +82,29 @@ impl Store {
     pub fn mark_read(&self, conversation: &str) -> Result<u32, StoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
+        let unread: i64 = tx
+            .prepare_cached("SELECT unread FROM conversations WHERE jid = ?1")?
+            .query_row([conversation], |row| row.get(0))
+            .optional()?
+            .unwrap_or(0);
+        if unread <= 0 {
+            return Ok(0);
+        }
+        // The unread count says how many messages to find, so the walk from the newest message
+        // stops as soon as it has found them all (unread messages are usually the newest) and
+        // no index of unread messages has to be maintained on the insert path.
         let changed = tx
-            .prepare_cached("UPDATE messages SET read = 1 WHERE conversation = ?1 AND read = 0")?
-            .execute([conversation])?;
-        tx.prepare_cached("UPDATE conversations SET unread = 0 WHERE jid = ?1 AND unread != 0")?
+            .prepare_cached(
+                "UPDATE messages SET read = 1 WHERE id IN ( \
+                   SELECT id FROM messages WHERE conversation = ?1 AND read = 0 \
+                   ORDER BY timestamp DESC, id DESC LIMIT ?2)",
+            )?
+            .execute(params![conversation, unread])?;
+        tx.prepare_cached("UPDATE conversations SET unread = 0 WHERE jid = ?1")?
             .execute([conversation])?;
         tx.commit()?;
+        drop(conn);
+        self.rows_written(changed as u64);
         Ok(u32::try_from(changed).unwrap_or(u32::MAX))
     }
 }
@@ -186,6 +203,22 @@ mod tests {
 
         store.insert_messages(&[incoming(ALICE, "4", 4)]).unwrap();
         assert_eq!(store.conversation(ALICE).unwrap().unwrap().unread, 1);
+    }
+
+    #[test]
+    fn mark_read_finds_old_unread_messages_behind_read_ones() {
+        let store = Store::open_in_memory().unwrap();
+        let recent: Vec<_> = (0..20).map(|i| incoming(ALICE, "recent", 1000 + i)).collect();
+        store.insert_messages(&recent).unwrap();
+        assert_eq!(store.mark_read(ALICE).unwrap(), 20);
+        // Archive backfill brings older, unread messages behind the read ones.
+        store.insert_messages(&[incoming(ALICE, "old", 5), outgoing(ALICE, "old reply", 6)]).unwrap();
+        store.insert_messages(&[incoming(ALICE, "older", 1)]).unwrap();
+        assert_eq!(store.conversation(ALICE).unwrap().unwrap().unread, 2);
+        assert_eq!(store.mark_read(ALICE).unwrap(), 2);
+        let page = store.history(ALICE, None, 100).unwrap();
+        assert_eq!(page.len(), 23);
+        assert!(page.iter().all(|m| m.read), "every message is read");
     }
 
     #[test]

@@ -42,6 +42,9 @@ impl Store {
             conversations::apply_delta(&tx, jid, delta)?;
         }
         tx.commit()?;
+        drop(conn);
+        let inserted = outcomes.iter().filter(|o| matches!(o, InsertOutcome::Inserted(_))).count();
+        self.rows_written(inserted as u64);
         Ok(outcomes)
     }
 
@@ -146,8 +149,11 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
             read,
         ])?;
     if changed == 1 {
+        let id = tx.last_insert_rowid();
+        if std::env::var("TMPHACK_NOFTS").is_err() { tx.prepare_cached("INSERT INTO messages_fts (rowid, body, conversation) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, new.body, new.conversation])?; }
         return Ok(InsertOutcome::Inserted(Message {
-            id: tx.last_insert_rowid(),
+            id,
             conversation: new.conversation.clone(),
             direction: new.direction,
             sender: new.sender.clone(),

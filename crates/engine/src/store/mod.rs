@@ -6,6 +6,7 @@
 //! history pages and searches do not wait behind a large insert batch (WAL mode lets the reader
 //! see the last committed state while the writer works). An in-memory database has one connection.
 
+mod checkpoint;
 mod conversations;
 mod messages;
 mod migrations;
@@ -29,6 +30,19 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Enough for every distinct statement the store prepares.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// Page cache per connection, in KiB. Inserts touch index pages all over the database (ids are
+/// random), so the writer needs a cache well above SQLite's 2 MiB default to avoid re-reading.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+const READER_CACHE_KIB: i64 = 32 * 1024;
+const CHECKPOINTER_CACHE_KIB: i64 = 2 * 1024;
+
+/// The writer itself checkpoints once the WAL holds this many pages (32 MiB). Normally the
+/// background checkpointer gets there first; this bounds the WAL should it fall behind.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
+
+/// Truncate the WAL back to this size after a checkpoint.
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,6 +71,8 @@ pub enum InsertOutcome {
 }
 
 pub struct Store {
+    /// Background WAL checkpoints (file databases only). Declared first so it stops first.
+    checkpointer: Option<checkpoint::Checkpointer>,
     writer: Mutex<Connection>,
     /// `None` for an in-memory database, which must share the writer's connection.
     reader: Option<Mutex<Connection>>,
@@ -71,10 +87,15 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         prepare_files(path)?;
         let writer = Connection::open(path)?;
-        configure(&writer)?;
+        configure(&writer, WRITER_CACHE_KIB)?;
+        if let Ok(v) = std::env::var("TMPHACK_PAGE_SIZE") { writer.pragma_update(None, "page_size", v.parse::<i64>().unwrap())?; }
         migrations::run(&writer)?;
+        if let Ok(v) = std::env::var("TMPHACK_DROP") { for i in v.split(',') { writer.execute_batch(&format!("DROP INDEX {i}"))?; } }
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        writer.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
+        if let Ok(v) = std::env::var("TMPHACK_CKPT") { writer.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap())?; }
         // The WAL and shared-memory files now exist; make sure nobody else can read them.
         restrict_companions(path)?;
 
@@ -82,10 +103,18 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        configure(&reader)?;
+        configure(&reader, READER_CACHE_KIB)?;
         reader.pragma_update(None, "query_only", true)?;
 
+        let checkpoint_conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&checkpoint_conn, CHECKPOINTER_CACHE_KIB)?;
+        let checkpointer = checkpoint::Checkpointer::start(checkpoint_conn)?;
+
         Ok(Store {
+            checkpointer: Some(checkpointer),
             writer: Mutex::new(writer),
             reader: Some(Mutex::new(reader)),
             path: Some(path.to_path_buf()),
@@ -95,9 +124,9 @@ impl Store {
     /// A private, empty database that lives as long as the `Store` (for tests and tools).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        configure(&conn)?;
+        configure(&conn, WRITER_CACHE_KIB)?;
         migrations::run(&conn)?;
-        Ok(Store { writer: Mutex::new(conn), reader: None, path: None })
+        Ok(Store { checkpointer: None, writer: Mutex::new(conn), reader: None, path: None })
     }
 
     /// The database file, or `None` for an in-memory store.
@@ -111,6 +140,13 @@ impl Store {
         self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Lets the background checkpointer know that `rows` rows were just committed.
+    fn rows_written(&self, rows: u64) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.rows_written(rows);
+        }
+    }
+
     /// The connection for queries that do not write.
     fn reader(&self) -> MutexGuard<'_, Connection> {
         match &self.reader {
@@ -121,9 +157,13 @@ impl Store {
 }
 
 /// Settings every connection needs, whatever its role.
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &Connection, cache_kib: i64) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Negative: KiB rather than pages.
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    // Sorts and statement journals stay in memory instead of temporary files.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     Ok(())
 }

@@ -25,15 +25,20 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<SearchHit>, StoreError> {
         let limit = limit.min(MAX_HITS);
-        let Some(fts_query) = fts_query(query) else {
+        let Some(terms) = fts_terms(query) else {
             return Ok(Vec::new());
+        };
+        let fts_query = match conversation {
+            Some(jid) => scoped_query(&terms, jid),
+            None => format!("body : ({terms})"),
         };
         if limit == 0 {
             return Ok(Vec::new());
         }
         let conn = self.reader();
         // Driving the join from the index and ordering by its rowid lets FTS5 walk the matches
-        // newest first and stop after `limit`, instead of ranking every match.
+        // newest first and stop after `limit`, instead of ranking every match. The conversation
+        // is always checked here too: the index only narrows the candidates.
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS}, \
                snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) \
@@ -48,11 +53,11 @@ impl Store {
     }
 }
 
-/// Turns plain user text into an FTS5 query: every whitespace-separated term becomes a quoted
-/// string (quotes doubled), the last one a prefix match, all of them required. Terms without a
-/// letter or digit are dropped, since the tokenizer would index nothing for them; `None` when no
-/// term is left.
-fn fts_query(input: &str) -> Option<String> {
+/// Turns plain user text into FTS5 terms: every whitespace-separated term becomes a quoted
+/// string (quotes doubled), the last one a prefix match; juxtaposed, they are all required.
+/// Terms without a letter or digit are dropped, since the tokenizer would index nothing for
+/// them; `None` when no term is left.
+fn fts_terms(input: &str) -> Option<String> {
     // Control characters separate terms too: FTS5's parser stops at a NUL inside a string.
     let terms: Vec<&str> = input
         .split(|c: char| c.is_whitespace() || c.is_control())
@@ -69,9 +74,27 @@ fn fts_query(input: &str) -> Option<String> {
     Some(query)
 }
 
+/// Restricts `terms` to the body and to rows whose conversation column contains the JID's
+/// tokens as a phrase. A JID without an ASCII letter or digit might tokenize to nothing, and an
+/// empty phrase would match no row, so then the caller's exact filter has to do all the work.
+fn scoped_query(terms: &str, jid: &str) -> String {
+    if !jid.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return format!("body : ({terms})");
+    }
+    let mut query = format!("body : ({terms}) AND conversation : ");
+    push_quoted(&mut query, jid);
+    query
+}
+
 fn push_quoted(query: &mut String, term: &str) {
     query.push('"');
-    query.push_str(&term.replace('"', "\"\""));
+    for c in term.chars() {
+        match c {
+            '"' => query.push_str("\"\""),
+            c if c.is_control() => query.push(' '),
+            c => query.push(c),
+        }
+    }
     query.push('"');
 }
 
@@ -103,14 +126,52 @@ mod tests {
 
     #[test]
     fn query_builder_quotes_terms_and_prefixes_the_last() {
-        assert_eq!(fts_query("hello world").as_deref(), Some(r#""hello" "world"*"#));
-        assert_eq!(fts_query(r#"say "hi""#).as_deref(), Some(r#""say" """hi"""*"#));
-        assert_eq!(fts_query("  a\tOR\n b ").as_deref(), Some(r#""a" "OR" "b"*"#));
-        assert_eq!(fts_query("x * ^ -"), Some(r#""x"*"#.to_owned()));
-        assert_eq!(fts_query("x\u{0}y\u{7}").as_deref(), Some(r#""x" "y"*"#));
-        assert_eq!(fts_query(""), None);
-        assert_eq!(fts_query(" \t\n "), None);
-        assert_eq!(fts_query("\" * ^ : ( )"), None);
+        assert_eq!(fts_terms("hello world").as_deref(), Some(r#""hello" "world"*"#));
+        assert_eq!(fts_terms(r#"say "hi""#).as_deref(), Some(r#""say" """hi"""*"#));
+        assert_eq!(fts_terms("  a\tOR\n b ").as_deref(), Some(r#""a" "OR" "b"*"#));
+        assert_eq!(fts_terms("x * ^ -").as_deref(), Some(r#""x"*"#));
+        assert_eq!(fts_terms("x\u{0}y\u{7}").as_deref(), Some(r#""x" "y"*"#));
+        assert_eq!(fts_terms(""), None);
+        assert_eq!(fts_terms(" \t\n "), None);
+        assert_eq!(fts_terms("\" * ^ : ( )"), None);
+    }
+
+    #[test]
+    fn scoped_query_quotes_the_jid() {
+        assert_eq!(
+            scoped_query(r#""x"*"#, r#"a"b@example.org"#),
+            r#"body : ("x"*) AND conversation : "a""b@example.org""#
+        );
+        assert_eq!(scoped_query(r#""x"*"#, "\u{0}a@b"), r#"body : ("x"*) AND conversation : " a@b""#);
+        assert_eq!(scoped_query(r#""x"*"#, "@/"), r#"body : ("x"*)"#);
+    }
+
+    #[test]
+    fn scoped_search_is_exact_even_when_jids_share_tokens() {
+        let store = Store::open_in_memory().unwrap();
+        let odd = "@/";
+        store
+            .insert_messages(&[
+                incoming(ALICE, "tea time", 1),
+                incoming("x.alice@example.org", "tea time", 2),
+                incoming("alice@example.org.evil", "tea time", 3),
+                incoming(odd, "tea time", 4),
+                incoming("日本@例え", "tea time", 5),
+            ])
+            .unwrap();
+        for jid in [ALICE, "x.alice@example.org", "alice@example.org.evil", odd, "日本@例え"] {
+            let hits = store.search("tea", Some(jid), 10).unwrap();
+            assert_eq!(hits.len(), 1, "{jid}");
+            assert_eq!(hits[0].message.conversation, jid);
+        }
+        assert_eq!(store.search("tea", None, 10).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn words_only_match_bodies_not_jids() {
+        let store = sample_store();
+        assert!(store.search("alice", None, 10).unwrap().is_empty());
+        assert!(store.search("example", Some(ALICE), 10).unwrap().is_empty());
     }
 
     #[test]

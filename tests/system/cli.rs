@@ -1,0 +1,517 @@
+//! `rapport-cli` against real Prosody and ejabberd: the built binary is run as a script would
+//! run it, with its own profile directory, the session's keyring, and the other side of each
+//! conversation played by the engine's `Session`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rapport_engine::events::Event;
+use rapport_engine::types::{Availability, OwnPresence};
+use rapport_system_tests::assert_secret_service;
+use rapport_system_tests::server::{RosterItem, TestUser, XmppServer};
+use serde_json::Value;
+
+/// Longest any single CLI run may take before the test fails (and the process is killed).
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---- running the binary ----
+
+/// Builds `rapport-cli` once per test binary (cargo decides whether anything is stale) and
+/// returns the executable's path.
+fn cli_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let output = Command::new(env!("CARGO"))
+            .args(["build", "-p", "rapport-cli", "--bin", "rapport-cli", "--message-format=json-render-diagnostics"])
+            .current_dir(workspace)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo build -p rapport-cli");
+        assert!(output.status.success(), "cargo build -p rapport-cli failed");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "rapport-cli")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no rapport-cli executable")
+    })
+}
+
+/// One profile directory: the CLI's config and history for one test.
+struct Cli {
+    profile: tempfile::TempDir,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+
+    fn expect(self, code: i32, what: &str) -> Run {
+        assert_eq!(self.code, code, "{what}: exit code\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli { profile: tempfile::tempdir().unwrap() }
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(cli_path());
+        command.arg("--profile").arg(self.profile.path()).args(args);
+        for var in ["RAPPORT_PASSWORD", "RAPPORT_ACCOUNT", "RAPPORT_PROFILE", "RUST_LOG"] {
+            command.env_remove(var);
+        }
+        command.envs(env.iter().copied());
+        command
+    }
+
+    /// Runs the CLI to completion (on a blocking thread) with `stdin` as its input.
+    async fn run_with(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args, env);
+        let stdin = stdin.to_owned();
+        let what = format!("rapport-cli {}", args.join(" "));
+        tokio::task::spawn_blocking(move || {
+            let mut child = command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn rapport-cli");
+            let pid = child.id();
+            let mut input = child.stdin.take().unwrap();
+            let writer = std::thread::spawn(move || {
+                let _ = input.write_all(stdin.as_bytes());
+            });
+            let (done_tx, done_rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = done_tx.send(child.wait_with_output());
+            });
+            let output = match done_rx.recv_timeout(CLI_TIMEOUT) {
+                Ok(output) => output.expect("wait for rapport-cli"),
+                Err(_) => {
+                    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                    panic!("{what} did not finish within {CLI_TIMEOUT:?}");
+                }
+            };
+            let _ = writer.join();
+            Run {
+                code: output.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, "", &[]).await
+    }
+
+    /// `account add` for a test server account (trusting the test CA); the password goes
+    /// through stdin like a script would pipe it.
+    async fn add_account(&self, server: &XmppServer, user: &TestUser, password: &str, extra: &[&str]) -> Run {
+        let port = server.starttls_port().to_string();
+        let ca = server.ca_file().to_string_lossy().into_owned();
+        let mut args = vec!["account", "add", &user.jid, "--host", server.host(), "--port", &port, "--ca-file", &ca];
+        args.extend_from_slice(extra);
+        self.run_with(&args, &format!("{password}\n"), &[]).await
+    }
+}
+
+/// A long-running CLI (`listen`) whose stdout lines arrive on a channel.
+struct Running {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(cli: &Cli, args: &[&str]) -> Running {
+        let mut child = cli
+            .command(args, &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn rapport-cli");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines, seen: Vec::new() }
+    }
+
+    /// The first JSON line `pick` accepts, within `WAIT`.
+    async fn expect_json(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let line = tokio::task::block_in_place(|| self.lines.recv_timeout(remaining));
+            match line {
+                Ok(line) => {
+                    let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                    self.seen.push(line);
+                    if pick(&value) {
+                        return value;
+                    }
+                }
+                Err(_) => panic!("timed out waiting for {what}; lines so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Sends `signal` and returns the exit code.
+    async fn stop(mut self, signal: i32) -> i32 {
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let deadline = Instant::now() + CLI_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "rapport-cli did not exit after signal {signal}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mutual(server: &XmppServer, a: &TestUser, b: &TestUser) {
+    server.set_roster(a, &[RosterItem::new(&b.jid).name("Bob").group("Work")]);
+    server.set_roster(b, &[RosterItem::new(&a.jid)]);
+}
+
+// ---- tests ----
+
+async fn account_add_checks_the_password_and_stores_it_in_the_keyring(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("cliadd");
+    let cli = Cli::new();
+
+    let run = cli.add_account(server, &alice, "not the password", &[]).await.expect(3, "wrong password");
+    assert!(run.stderr.starts_with("rapport-cli: The password is wrong"), "{}", run.stderr);
+    assert!(run.stderr.contains("Nothing was saved"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not the password"), "the password is never printed");
+    assert_eq!(cli.run(&["account", "list", "--json"]).await.expect(0, "list").json(), serde_json::json!([]));
+    assert!(rapport_engine::credentials::load_password(&alice.jid).is_err(), "nothing stored in the keyring");
+
+    let run = cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "right password");
+    assert!(run.stdout.contains(&format!("Added {}", alice.jid)), "{}", run.stdout);
+    assert!(!run.stdout.contains(&alice.password) && !run.stderr.contains(&alice.password));
+    assert_eq!(rapport_engine::credentials::load_password(&alice.jid).unwrap(), alice.password);
+    let accounts = cli.run(&["account", "list", "--json"]).await.expect(0, "list").json();
+    assert_eq!(accounts[0]["jid"], alice.jid.as_str());
+    assert_eq!(accounts[0]["port"], server.starttls_port());
+
+    // The stored password is used without being asked for.
+    cli.run(&["ping"]).await.expect(0, "ping with the keyring's password");
+
+    cli.run(&["account", "remove", &alice.jid]).await.expect(0, "remove");
+    assert!(rapport_engine::credentials::load_password(&alice.jid).is_err(), "keyring entry removed");
+    assert_eq!(cli.run(&["account", "list", "--json"]).await.expect(0, "list").json(), serde_json::json!([]));
+    cli.run(&["account", "remove", &alice.jid]).await.expect(2, "removing an unknown account");
+}
+
+async fn send_exits_once_the_server_has_the_message(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clisend");
+    let bob = server.create_user("bob");
+    let mut b = sign_in(server, &bob).await;
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "add");
+
+    cli.run(&["send", &bob.jid, "disk almost full on db1"]).await.expect(0, "send");
+    let received = expect_event(&mut b.events, "alice's alert", |e| match e {
+        Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == "disk almost full on db1").cloned(),
+        _ => None,
+    })
+    .await;
+    assert_eq!(received.conversation, alice.jid);
+
+    // Text from stdin (`-`), several lines.
+    cli.run_with(&["send", &bob.jid, "-"], "line one\nline two\n", &[]).await.expect(0, "send from stdin");
+    expect_event(&mut b.events, "the multi-line message", |e| match e {
+        Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == "line one\nline two").map(drop),
+        _ => None,
+    })
+    .await;
+
+    // The local history records it as sent.
+    let history = cli.run(&["history", &bob.jid, "--json"]).await.expect(0, "history").json();
+    assert_eq!(history[0]["body"], "line one\nline two");
+    assert_eq!(history[0]["state"], "sent");
+    assert_eq!(history[1]["body"], "disk almost full on db1");
+    b.session.disconnect().await;
+}
+
+async fn headless_password_sources(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clihead");
+    let bob = server.create_user("bob");
+    let mut b = sign_in(server, &bob).await;
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &["--no-keyring"]).await.expect(0, "add without keyring");
+    assert!(rapport_engine::credentials::load_password(&alice.jid).is_err());
+
+    let run = cli.run(&["send", &bob.jid, "x"]).await.expect(6, "no password anywhere");
+    assert!(run.stderr.contains("--password-stdin") && run.stderr.contains("RAPPORT_PASSWORD"), "{}", run.stderr);
+
+    cli.run_with(&["send", &bob.jid, "via env"], "", &[("RAPPORT_PASSWORD", &alice.password)]).await.expect(0, "RAPPORT_PASSWORD");
+    // --password-stdin: the first line is the password, the rest the message.
+    let stdin = format!("{}\nvia stdin\n", alice.password);
+    cli.run_with(&["--password-stdin", "send", &bob.jid, "-"], &stdin, &[]).await.expect(0, "--password-stdin");
+    for body in ["via env", "via stdin"] {
+        expect_event(&mut b.events, body, |e| match e {
+            Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == body).map(drop),
+            _ => None,
+        })
+        .await;
+    }
+    // Neither source stored anything.
+    assert!(rapport_engine::credentials::load_password(&alice.jid).is_err());
+
+    // Without any reachable keyring: the engine's explanation and both alternatives.
+    let run = cli
+        .run_with(&["send", &bob.jid, "x"], "", &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")])
+        .await
+        .expect(6, "keyring unreachable");
+    assert!(run.stderr.contains("No system keyring is reachable"), "{}", run.stderr);
+    assert!(run.stderr.contains("--password-stdin") && run.stderr.contains("RAPPORT_PASSWORD"), "{}", run.stderr);
+
+    cli.run_with(&["send", &bob.jid, "x"], "", &[("RAPPORT_PASSWORD", "not the password")])
+        .await
+        .expect(3, "wrong password from the environment");
+    b.session.disconnect().await;
+}
+
+async fn listen_prints_events_as_json_lines_and_exits_cleanly(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clilisten");
+    let bob = server.create_user("bob");
+    mutual(server, &alice, &bob);
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "add");
+    let mut b = sign_in(server, &bob).await;
+
+    let mut listen = Running::start(&cli, &["listen", "--json", "--presence", "away", "--status", "on call"]);
+    listen.expect_json("online", |v| v["type"] == "connection" && v["state"] == "online").await;
+    // Bob sees the presence chosen on the command line.
+    expect_event(&mut b.events, "alice away", |e| match e {
+        Event::PresenceChanged { contacts } => contacts
+            .iter()
+            .find(|c| c.jid == alice.jid && c.availability == Availability::Away && c.status.as_deref() == Some("on call"))
+            .map(drop),
+        _ => None,
+    })
+    .await;
+
+    b.session.send_message(&alice.jid, "are you there?").await.unwrap();
+    let line = listen.expect_json("the message", |v| v["type"] == "message").await;
+    assert_eq!(line["body"], "are you there?");
+    assert_eq!(line["conversation"], bob.jid.as_str());
+    assert_eq!(line["direction"], "incoming");
+    assert!(line["id"].as_i64().is_some() && line["timestamp"].as_i64().is_some(), "{line}");
+
+    b.session.set_presence(OwnPresence::DoNotDisturb, Some("busy")).await.unwrap();
+    let line = listen.expect_json("bob's presence", |v| v["type"] == "presence" && v["availability"] == "do_not_disturb").await;
+    assert_eq!(line["jid"], bob.jid.as_str());
+    assert_eq!(line["status"], "busy");
+
+    assert_eq!(listen.stop(libc::SIGTERM).await, 0, "SIGTERM ends listen with 0");
+    // Alice went offline cleanly.
+    expect_event(&mut b.events, "alice offline", |e| match e {
+        Event::PresenceChanged { contacts } => {
+            contacts.iter().find(|c| c.jid == alice.jid && c.availability == Availability::Offline).map(drop)
+        }
+        _ => None,
+    })
+    .await;
+
+    let mut listen = Running::start(&cli, &["listen", "--json"]);
+    listen.expect_json("online again", |v| v["type"] == "connection" && v["state"] == "online").await;
+    assert_eq!(listen.stop(libc::SIGINT).await, 0, "SIGINT ends listen with 0");
+    b.session.disconnect().await;
+}
+
+async fn roster_shows_contacts_with_presence(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("cliroster");
+    let bob = server.create_user("bob");
+    mutual(server, &alice, &bob);
+    let b = sign_in(server, &bob).await;
+    b.session.set_presence(OwnPresence::Chat, Some("ask me")).await.unwrap();
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "add");
+
+    let roster = cli.run(&["roster", "--json"]).await.expect(0, "roster").json();
+    let contacts = roster.as_array().unwrap();
+    assert_eq!(contacts.len(), 1, "{roster}");
+    let bob_entry = &contacts[0];
+    assert_eq!(bob_entry["jid"], bob.jid.as_str());
+    assert_eq!(bob_entry["name"], "Bob");
+    assert_eq!(bob_entry["groups"], serde_json::json!(["Work"]));
+    assert_eq!(bob_entry["subscription"], "both");
+    assert_eq!(bob_entry["availability"], "chat", "{roster}");
+    assert_eq!(bob_entry["status"], "ask me");
+
+    let table = cli.run(&["roster"]).await.expect(0, "roster table");
+    assert!(table.stdout.starts_with("JID"), "{}", table.stdout);
+    assert!(table.stdout.contains(&bob.jid) && table.stdout.contains("Bob"), "{}", table.stdout);
+    b.session.disconnect().await;
+}
+
+async fn contacts_and_subscriptions_reach_the_other_side(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clicontacts");
+    let bob = server.create_user("bob");
+    let mut b = sign_in(server, &bob).await;
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "add");
+
+    cli.run(&["contacts", "add", &bob.jid, "--name", "Bobby", "--group", "Ops"]).await.expect(0, "contacts add");
+    expect_event(&mut b.events, "alice's request", |e| matches!(e, Event::SubscriptionRequest { from } if *from == alice.jid).then_some(())).await;
+    b.session.approve_subscription(&alice.jid).await.unwrap();
+    // Bob asked back when approving; the CLI approves.
+    cli.run(&["subscription", "approve", &bob.jid]).await.expect(0, "subscription approve");
+    eventually("mutual subscription on bob's side", || {
+        b.session.roster().into_iter().find(|i| i.jid == alice.jid && i.subscription == rapport_engine::types::Subscription::Both)
+    })
+    .await;
+
+    cli.run(&["contacts", "rename", &bob.jid, "Robert"]).await.expect(0, "rename");
+    let roster = cli.run(&["roster", "--json"]).await.expect(0, "roster").json();
+    assert_eq!(roster[0]["name"], "Robert", "{roster}");
+    assert_eq!(roster[0]["groups"], serde_json::json!(["Ops"]));
+    assert_eq!(roster[0]["subscription"], "both");
+
+    cli.run(&["contacts", "remove", &bob.jid]).await.expect(0, "remove");
+    assert_eq!(cli.run(&["roster", "--json"]).await.expect(0, "roster").json(), serde_json::json!([]));
+    b.session.disconnect().await;
+}
+
+async fn history_and_search_read_the_local_store_offline(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clihistory");
+    let bob = server.create_user("bob");
+    let carol = server.create_user("carol");
+    let b = sign_in(server, &bob).await;
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "add");
+    for (to, text) in [(&bob, "the backup finished"), (&bob, "second note"), (&carol, "backup of carol's box failed")] {
+        cli.run(&["send", &to.jid, text]).await.expect(0, "send");
+    }
+
+    // No network, no keyring needed from here on.
+    let offline: &[(&str, &str)] = &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")];
+    let history = cli.run_with(&["history", &bob.jid, "--json"], "", offline).await.expect(0, "history").json();
+    let bodies: Vec<&str> = history.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["second note", "the backup finished"], "newest first");
+
+    let page = cli.run_with(&["history", &bob.jid, "--limit", "1", "--json"], "", offline).await.expect(0, "page").json();
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    let before = page[0]["id"].as_i64().unwrap().to_string();
+    let older = cli.run_with(&["history", &bob.jid, "--before", &before, "--json"], "", offline).await.expect(0, "older").json();
+    assert_eq!(older[0]["body"], "the backup finished");
+
+    let hits = cli.run_with(&["history", "--all", "--search", "backup", "--json"], "", offline).await.expect(0, "search").json();
+    assert_eq!(hits.as_array().unwrap().len(), 2, "{hits}");
+    assert!(hits[0]["snippet"].as_str().unwrap().contains("[backup]"), "{hits}");
+    let hits = cli.run_with(&["history", "-", "--search", "backup", "--json"], "", offline).await.expect(0, "search -").json();
+    assert_eq!(hits.as_array().unwrap().len(), 2);
+    let hits = cli.run_with(&["history", &carol.jid, "--search", "backup", "--json"], "", offline).await.expect(0, "search one").json();
+    assert_eq!(hits.as_array().unwrap().len(), 1);
+    assert_eq!(hits[0]["message"]["conversation"], carol.jid.as_str());
+
+    let conversations = cli.run_with(&["conversations", "--json"], "", offline).await.expect(0, "conversations").json();
+    assert_eq!(conversations[0]["jid"], carol.jid.as_str(), "most recent first");
+    assert_eq!(conversations.as_array().unwrap().len(), 2);
+
+    let text = cli.run_with(&["history", &bob.jid], "", offline).await.expect(0, "history text");
+    assert!(text.stdout.lines().next().unwrap().ends_with(&format!("{}: second note", alice.jid)), "{}", text.stdout);
+    b.session.disconnect().await;
+}
+
+async fn an_untrusted_certificate_exits_5_with_its_fingerprint(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clicert");
+    let cli = Cli::new();
+    let fingerprint = server_cert_fingerprint(server);
+    let port = server.starttls_port().to_string();
+    let add = ["account", "add", alice.jid.as_str(), "--host", server.host(), "--port", &port];
+
+    let password = format!("{}\n", alice.password);
+    let run = cli.run_with(&add, &password, &[]).await.expect(5, "untrusted certificate");
+    assert!(run.stderr.contains(&fingerprint), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("--trust {fingerprint}")), "{}", run.stderr);
+    assert_eq!(cli.run(&["account", "list", "--json"]).await.expect(0, "list").json(), serde_json::json!([]));
+
+    let mut trusted = add.to_vec();
+    trusted.extend(["--trust", &fingerprint]);
+    cli.run_with(&trusted, &password, &[]).await.expect(0, "add trusting the fingerprint");
+    cli.run(&["ping"]).await.expect(0, "ping over the pinned certificate");
+
+    // Unpinned again, the existing account is refused with the `account trust` hint.
+    cli.run(&["account", "trust", &alice.jid, "--clear"]).await.expect(0, "clear");
+    let run = cli.run(&["ping"]).await.expect(5, "unpinned");
+    assert!(run.stderr.contains(&format!("account trust {} {fingerprint}", alice.jid)), "{}", run.stderr);
+    let lower = fingerprint.replace(':', "").to_lowercase();
+    cli.run(&["account", "trust", &alice.jid, &lower]).await.expect(0, "trust (any spelling)");
+    cli.run(&["version", server.domain(), "--json"]).await.expect(0, "version");
+    cli.run(&["account", "remove", &alice.jid]).await.expect(0, "cleanup");
+}
+
+on_both_servers!(
+    account_add_checks_the_password_and_stores_it_in_the_keyring,
+    send_exits_once_the_server_has_the_message,
+    headless_password_sources,
+    listen_prints_events_as_json_lines_and_exits_cleanly,
+    roster_shows_contacts_with_presence,
+    contacts_and_subscriptions_reach_the_other_side,
+    history_and_search_read_the_local_store_offline,
+    an_untrusted_certificate_exits_5_with_its_fingerprint,
+);
+
+/// Usage errors need no server: clap's own and invalid addresses both exit with 2.
+#[test]
+fn bad_arguments_and_addresses_exit_with_2() {
+    let cli = Cli::new();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        cli.run(&["send"]).await.expect(2, "missing arguments");
+        cli.run(&["presence", "busy"]).await.expect(2, "unknown presence");
+        let run = cli.run(&["send", "not a jid", "hi"]).await.expect(2, "bad recipient");
+        assert!(run.stderr.starts_with("rapport-cli: 'not a jid' is not a valid address"), "{}", run.stderr);
+        cli.run_with(&["account", "add", "example.org"], "pw\n", &[]).await.expect(2, "account without user name");
+        cli.run(&["history", "a@b@c"]).await.expect(2, "bad conversation");
+        let run = cli.run(&["roster"]).await.expect(2, "no account configured");
+        assert!(run.stderr.contains("account add"), "{}", run.stderr);
+    });
+}
+
