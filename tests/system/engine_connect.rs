@@ -207,3 +207,30 @@ async fn a_policy_violation_at_connect_is_typed() {
     let port = fake_server(reply.as_bytes()).await;
     assert_eq!(login_to_fake(port, WAIT).await, EngineError::PolicyViolation { text: "too many connections".into() });
 }
+
+#[tokio::test]
+async fn an_endless_element_is_cut_off_instead_of_filling_memory() {
+    use rapport_system_tests::{Behaviour, FakeServer};
+    let server = FakeServer::start(Behaviour::Flood {
+        prefix: format!("{HEADER}<stream:features><x xmlns='urn:example'>").into_bytes(),
+        chunk: vec![b'a'; 64 * 1024],
+        max_bytes: 64 * 1024 * 1024,
+    });
+    let error = login_to_fake(server.port(), WAIT).await;
+    assert_eq!(error.code(), "protocol", "{error:?}");
+}
+
+#[tokio::test]
+async fn a_tls_server_with_an_unknown_certificate_is_refused_with_its_fingerprint() {
+    use rapport_system_tests::{Behaviour, CertPair, FakeServer};
+    let cert = CertPair::self_signed(&["localhost"]);
+    let expected = fingerprint(&cert.cert_der());
+    let server = FakeServer::start(Behaviour::DirectTls { cert });
+    rapport_engine::init_crypto();
+    let mut account = rapport_engine::AccountConfig::new("alice@localhost").unwrap();
+    account.host = Some("127.0.0.1".into());
+    account.port = Some(server.port());
+    account.direct_tls = true;
+    let error = login_error(login_with_timeout(&account, "pw", &identity("alice@localhost"), WAIT).await);
+    assert_eq!(error, EngineError::UntrustedCertificate { fingerprint: expected, reason: "issued by an unknown authority".into() });
+}

@@ -2,6 +2,7 @@
 //! stream restart. The result is handed to tokio-xmpp's `StanzaStream`, which binds the
 //! resource and runs stream management.
 
+pub mod guard;
 pub mod resolve;
 pub mod sasl;
 pub mod tls;
@@ -67,7 +68,7 @@ async fn login_inner(account: &AccountConfig, password: &str, identity: &FullJid
         .await
         .map_err(|e| tls::handshake_error(e, &verifier))?;
     let exporter = tls_exporter(tls_stream.get_ref().1);
-    let stream = BufStream::new(tls_stream);
+    let stream = BufStream::new(guard::Guarded::new(tls_stream));
     let (features, stream) = recv_features(open_stream(stream, &domain).await?).await?;
 
     let choice = sasl::choose(&sasl::Offer {
@@ -116,7 +117,7 @@ async fn recv_features<S: AsyncRead + AsyncWrite + Unpin>(pending: PendingFeatur
 
 /// STARTTLS (RFC 6120 §5): refuses to continue when the server does not offer it.
 async fn negotiate_starttls(tcp: TcpStream, domain: &str) -> Result<TcpStream> {
-    let (features, mut stream) = recv_features(open_stream(BufStream::new(tcp), domain).await?).await?;
+    let (features, mut stream) = recv_features(open_stream(BufStream::new(guard::Guarded::new(tcp)), domain).await?).await?;
     if !features.can_starttls() {
         return Err(EngineError::TlsUnavailable);
     }
@@ -135,7 +136,7 @@ async fn negotiate_starttls(tcp: TcpStream, domain: &str) -> Result<TcpStream> {
             }
         }
     }
-    Ok(stream.into_inner().into_inner())
+    Ok(stream.into_inner().into_inner().into_inner())
 }
 
 /// RFC 9266 tls-exporter channel-binding data (TLS 1.3 only).

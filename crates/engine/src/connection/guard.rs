@@ -1,0 +1,214 @@
+//! A byte-level guard under the XML parser: bounds the size of one stanza (every top-level
+//! element inside the stream) and the nesting depth, so a hostile server cannot make us buffer
+//! an endless element (memory exhaustion). DTDs and entity declarations are already refused by
+//! the parser (rxml).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Servers cap stanzas far lower (Prosody: 256 KiB by default).
+pub const MAX_STANZA_BYTES: usize = 1024 * 1024;
+pub const MAX_DEPTH: u32 = 48;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum State {
+    #[default]
+    Text,
+    /// Just after `<`.
+    Open,
+    /// Inside a start tag (`closing` for `</…`, `special` for `<?…`/`<!…`).
+    Tag { closing: bool, special: bool, slash: bool },
+    Quoted { quote: u8, closing: bool, special: bool },
+}
+
+/// Tracks element depth over raw bytes, counting the bytes of the current stanza.
+#[derive(Debug, Default)]
+pub struct XmlLimits {
+    state: State,
+    depth: u32,
+    stanza_bytes: usize,
+    /// Name of the start tag being read (only its first bytes matter).
+    name: Vec<u8>,
+    name_done: bool,
+}
+
+impl XmlLimits {
+    pub fn feed(&mut self, bytes: &[u8]) -> io::Result<()> {
+        for &byte in bytes {
+            self.step(byte)?;
+            if self.depth >= 2 || (self.depth == 1 && self.state != State::Text) {
+                self.stanza_bytes += 1;
+                if self.stanza_bytes > MAX_STANZA_BYTES {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "a stanza from the server exceeds the size limit"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, byte: u8) -> io::Result<()> {
+        self.state = match (self.state, byte) {
+            (State::Text, b'<') => State::Open,
+            (State::Text, _) => State::Text,
+            (State::Open, b'/') => State::Tag { closing: true, special: false, slash: false },
+            (State::Open, b'?' | b'!') => State::Tag { closing: false, special: true, slash: false },
+            (State::Open, b'>') => State::Text,
+            (State::Open, _) => {
+                self.name.clear();
+                self.name.push(byte);
+                self.name_done = false;
+                State::Tag { closing: false, special: false, slash: false }
+            }
+            (State::Tag { closing, special, .. }, b'"' | b'\'') => State::Quoted { quote: byte, closing, special },
+            (State::Quoted { quote, closing, special }, b) if b == quote => State::Tag { closing, special, slash: false },
+            (quoted @ State::Quoted { .. }, _) => quoted,
+            (State::Tag { closing, special, slash }, b'>') => {
+                self.end_tag(closing, special, slash)?;
+                State::Text
+            }
+            (State::Tag { closing, special, .. }, b'/') => State::Tag { closing, special, slash: true },
+            (State::Tag { closing, special, .. }, _) => {
+                if byte.is_ascii_whitespace() {
+                    self.name_done = true;
+                } else if !self.name_done && self.name.len() < 32 {
+                    self.name.push(byte);
+                }
+                State::Tag { closing, special, slash: false }
+            }
+        };
+        Ok(())
+    }
+
+    fn end_tag(&mut self, closing: bool, special: bool, self_closing: bool) -> io::Result<()> {
+        if special || (self_closing && !closing) {
+            return self.maybe_stanza_done();
+        }
+        if closing {
+            self.depth = self.depth.saturating_sub(1);
+            return self.maybe_stanza_done();
+        }
+        if self.name == b"stream:stream" || self.name.ends_with(b":stream") || self.name == b"stream" {
+            // A (re)started stream: a new document, whatever came before.
+            self.depth = 1;
+            self.stanza_bytes = 0;
+            return Ok(());
+        }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "XML from the server is nested too deeply"));
+        }
+        Ok(())
+    }
+
+    fn maybe_stanza_done(&mut self) -> io::Result<()> {
+        if self.depth <= 1 {
+            self.stanza_bytes = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Wraps the connection's read side with [`XmlLimits`]. A new stream header (after SASL) resets
+/// the depth, as it starts a new document.
+pub struct Guarded<S> {
+    inner: S,
+    limits: XmlLimits,
+}
+
+impl<S> Guarded<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner, limits: XmlLimits::default() }
+    }
+
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let Self { inner, limits } = &mut *self;
+        let result = Pin::new(inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = result {
+            limits.feed(&buf.filled()[before..])?;
+        }
+        result
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+    #[test]
+    fn ordinary_traffic_passes_and_resets_per_stanza() {
+        let mut limits = XmlLimits::default();
+        limits.feed(HEADER).unwrap();
+        let stanza = format!("<message to='a@b' x='1>2'><body>{}</body><c/></message>", "x".repeat(600 * 1024));
+        for _ in 0..5 {
+            limits.feed(stanza.as_bytes()).unwrap();
+        }
+        assert_eq!(limits.depth, 1);
+        assert_eq!(limits.stanza_bytes, 0);
+    }
+
+    #[test]
+    fn an_endless_stanza_is_cut_off() {
+        let mut limits = XmlLimits::default();
+        limits.feed(HEADER).unwrap();
+        limits.feed(b"<message><body>").unwrap();
+        let chunk = vec![b'a'; 64 * 1024];
+        let error = (0..100).find_map(|_| limits.feed(&chunk).err()).expect("cut off");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let mut limits = XmlLimits::default();
+        limits.feed(HEADER).unwrap();
+        let deep = "<a>".repeat(MAX_DEPTH as usize + 1);
+        assert!(limits.feed(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_restarted_stream_starts_over() {
+        let mut limits = XmlLimits::default();
+        limits.feed(HEADER).unwrap();
+        limits.feed(b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>").unwrap();
+        limits.feed(HEADER).unwrap();
+        limits.feed(b"<stream:features><bind/></stream:features>").unwrap();
+        assert_eq!(limits.depth, 1);
+        assert_eq!(limits.stanza_bytes, 0);
+    }
+
+    #[test]
+    fn a_stanza_split_across_reads_is_tracked() {
+        let mut limits = XmlLimits::default();
+        let whole = [HEADER, b"<iq type='result' id='1'><query xmlns='x'/></iq>"].concat();
+        for byte in whole.chunks(1) {
+            limits.feed(byte).unwrap();
+        }
+        assert_eq!(limits.depth, 1);
+    }
+}
