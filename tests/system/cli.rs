@@ -232,6 +232,8 @@ async fn account_add_checks_the_password_and_stores_it_in_the_keyring(server: &X
 
     // The stored password is used without being asked for.
     cli.run(&["ping"]).await.expect(0, "ping with the keyring's password");
+    cli.run(&["send", &alice.jid, "note to self"]).await.expect(0, "send fills the history");
+    assert_password_in_no_file(cli.profile.path(), &alice.password);
 
     cli.run(&["account", "remove", &alice.jid]).await.expect(0, "remove");
     assert!(rapport_engine::credentials::load_password(&alice.jid).is_err(), "keyring entry removed");
@@ -515,3 +517,19 @@ fn bad_arguments_and_addresses_exit_with_2() {
     });
 }
 
+
+/// The password lives only in the keyring: no file the CLI wrote (config, history, WAL) holds it.
+fn assert_password_in_no_file(dir: &Path, password: &str) {
+    let mut files = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!bytes.windows(password.len()).any(|w| w == password.as_bytes()), "password found in {}", path.display());
+        }
+    }
+    assert!(files >= 2, "the profile holds the config and the history ({files} files)");
+}

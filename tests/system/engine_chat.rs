@@ -232,6 +232,7 @@ async fn a_burst_of_messages_is_coalesced_into_few_events(server: &XmppServer) {
     let mut a = sign_in(server, &alice).await;
     let b = sign_in(server, &bob).await;
     const COUNT: usize = 300;
+    let started = std::time::Instant::now();
     for i in 0..COUNT {
         b.session.send_message(&alice.jid, &format!("burst {i}")).await.unwrap();
     }
@@ -246,6 +247,10 @@ async fn a_burst_of_messages_is_coalesced_into_few_events(server: &XmppServer) {
         events += 1;
     }
     assert_eq!(received, COUNT, "every message exactly once");
+    // At most one MessagesReceived per flush interval, whatever the arrival rate.
+    let spread = started.elapsed();
+    let allowed = 2 + (spread.as_millis() / rapport_engine::events::FLUSH_INTERVAL.as_millis()) as usize;
+    assert!(events <= allowed, "{events} events in {spread:?} for {COUNT} messages");
     assert!(events < COUNT, "{events} events for {COUNT} messages");
     let stored = a.session.history(&bob.jid, None, 500).await.unwrap();
     assert_eq!(stored.len(), COUNT);

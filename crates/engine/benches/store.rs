@@ -8,26 +8,27 @@ use std::time::{Duration, Instant};
 use rapport_engine::store::Store;
 use rapport_engine::types::{DeliveryState, Direction, NewMessage};
 
+#[rustfmt::skip]
 const WORDS: &[&str] = &[
     "the", "to", "and", "a", "i", "you", "it", "of", "is", "that", "in", "we", "for", "this", "on",
     "be", "so", "have", "not", "are", "but", "with", "just", "do", "can", "at", "me", "what", "if",
     "was", "ok", "yes", "no", "will", "get", "my", "there", "all", "about", "now", "think", "like",
-    "know", "your", "good", "time", "out", "one", "see", "how", "go", "then", "would", "up", "they",
-    "when", "tomorrow", "today", "thanks", "sure", "really", "maybe", "lunch", "meeting", "later",
-    "please", "work", "home", "call", "back", "need", "still", "right", "great", "thing", "day",
-    "week", "night", "morning", "weekend", "sounds", "people", "already", "coffee", "train",
+    "know", "your", "good", "time", "out", "one", "see", "how", "go", "then", "would", "up",
+    "they", "when", "tomorrow", "today", "thanks", "sure", "really", "maybe", "lunch", "meeting",
+    "later", "please", "work", "home", "call", "back", "need", "still", "right", "great", "thing",
+    "day", "week", "night", "morning", "weekend", "sounds", "people", "already", "coffee", "train",
     "office", "problem", "release", "server", "build", "tests", "review", "branch", "deploy",
     "issue", "ticket", "update", "photo", "video", "birthday", "party", "dinner", "movie", "music",
     "book", "weather", "rain", "sunny", "holiday", "flight", "hotel", "ticket", "station", "bike",
     "car", "garden", "kitchen", "recipe", "pasta", "pizza", "salad", "café", "naïve", "résumé",
-    "déjà", "vu", "über", "straße", "привет", "спасибо", "日本", "東京", "ありがとう", "😀", "👍",
-    "football", "match", "score", "game", "team", "player", "season", "doctor", "appointment",
-    "pharmacy", "insurance", "invoice", "payment", "bank", "account", "password", "laptop",
-    "keyboard", "monitor", "printer", "battery", "charger", "cable", "router", "network", "wifi",
-    "database", "migration", "schema", "index", "query", "latency", "throughput", "benchmark",
-    "compiler", "rust", "python", "javascript", "kernel", "driver", "firmware", "telescope",
-    "galaxy", "nebula", "quasar", "volcano", "glacier", "canyon", "archipelago", "peninsula",
-    "saxophone", "violin", "orchestra", "symphony", "ballet", "sculpture", "museum", "gallery",
+    "déjà", "vu", "über", "straße", "привет", "спасибо", "日本", "東京", "ありがとう", "😀", "👍", "football",
+    "match", "score", "game", "team", "player", "season", "doctor", "appointment", "pharmacy",
+    "insurance", "invoice", "payment", "bank", "account", "password", "laptop", "keyboard",
+    "monitor", "printer", "battery", "charger", "cable", "router", "network", "wifi", "database",
+    "migration", "schema", "index", "query", "latency", "throughput", "benchmark", "compiler",
+    "rust", "python", "javascript", "kernel", "driver", "firmware", "telescope", "galaxy",
+    "nebula", "quasar", "volcano", "glacier", "canyon", "archipelago", "peninsula", "saxophone",
+    "violin", "orchestra", "symphony", "ballet", "sculpture", "museum", "gallery",
 ];
 
 /// The word searched for in part 2: rare enough to be specific, common enough to have many hits.
@@ -83,15 +84,27 @@ impl Rng {
 
 fn message(rng: &mut Rng, seq: u64, conversation: String, timestamp: i64) -> NewMessage {
     let outgoing = rng.below(3) == 0;
-    let sender = if outgoing { "me@example.org/desktop".to_owned() } else { format!("{conversation}/phone") };
+    let sender = if outgoing {
+        "me@example.org/desktop".to_owned()
+    } else {
+        format!("{conversation}/phone")
+    };
     NewMessage {
-        direction: if outgoing { Direction::Outgoing } else { Direction::Incoming },
+        direction: if outgoing {
+            Direction::Outgoing
+        } else {
+            Direction::Incoming
+        },
         sender,
         body: rng.body(),
         timestamp,
         origin_id: Some(format!("{:016x}-{seq}", rng.next())),
         stanza_id: Some(format!("{:016x}{:08x}", rng.next(), seq)),
-        state: if outgoing { DeliveryState::Delivered } else { DeliveryState::None },
+        state: if outgoing {
+            DeliveryState::Delivered
+        } else {
+            DeliveryState::None
+        },
         conversation,
     }
 }
@@ -109,17 +122,26 @@ fn insert_throughput(dir: &std::path::Path) {
     let messages: Vec<NewMessage> = (0..TOTAL)
         .map(|seq| {
             let conversation = contact(rng.below(CONVERSATIONS));
-            message(&mut rng, seq, conversation, 1_600_000_000_000 + seq as i64 * 1000)
+            message(
+                &mut rng,
+                seq,
+                conversation,
+                1_600_000_000_000 + seq as i64 * 1000,
+            )
         })
         .collect();
     let start = Instant::now();
     let cpu_start = cpu_time();
+    let mut batch_times = Vec::with_capacity(messages.len() / BATCH + 1);
     for batch in messages.chunks(BATCH) {
+        let batch_start = Instant::now();
         store.insert_messages(batch).expect("insert");
+        batch_times.push(batch_start.elapsed());
     }
     let elapsed = start.elapsed();
-    if std::env::var("TMPHACK_QUICK").is_ok() { let w = std::fs::metadata(dir.join("throughput.sqlite3-wal")).map(|m| m.len()).unwrap_or(0); println!("wal bytes {w} = {} frames/batch", w / 4120 / 400); }
-    let cpu = cpu_time().zip(cpu_start).map(|(end, start)| end.saturating_sub(start));
+    let cpu = cpu_time()
+        .zip(cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
     println!(
         "store insert: {:.0} msg/s ({TOTAL} messages, {CONVERSATIONS} conversations, batches of {BATCH}, {:.2} s{})",
         TOTAL as f64 / elapsed.as_secs_f64(),
@@ -131,6 +153,7 @@ fn insert_throughput(dir: &std::path::Path) {
         ))
         .unwrap_or_default()
     );
+    report("insert one batch of 500", batch_times);
 }
 
 /// Builds the large history; returns the conversation with 100k messages.
@@ -155,7 +178,11 @@ fn build_history(store: &Store) -> String {
         };
         timestamp += 1 + rng.below(60_000) as i64;
         let msg = message(&mut rng, seq, conversation, timestamp);
-        if msg.body.split(|c: char| !c.is_alphanumeric()).any(|w| w == SEARCH_WORD) {
+        if msg
+            .body
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == SEARCH_WORD)
+        {
             search_word_hits += 1;
         }
         batch.push(msg);
@@ -193,9 +220,10 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).saturating_sub(1)];
     println!(
-        "{name}: p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms ({} runs)",
+        "{name}: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} runs)",
         ms(at(0.50)),
         ms(at(0.95)),
+        ms(at(0.99)),
         ms(*samples.last().expect("samples")),
         samples.len()
     );
@@ -221,8 +249,15 @@ fn large_history(dir: &std::path::Path) {
     println!("database size: {:.0} MiB", size as f64 / (1024.0 * 1024.0));
 
     let mut rng = Rng(3);
-    let targets: Vec<String> =
-        (0..RUNS).map(|i| if i % 4 == 0 { big.clone() } else { contact(rng.below(999)) }).collect();
+    let targets: Vec<String> = (0..RUNS)
+        .map(|i| {
+            if i % 4 == 0 {
+                big.clone()
+            } else {
+                contact(rng.below(999))
+            }
+        })
+        .collect();
     let pages = measure(RUNS, |i| {
         let page = store.history(&targets[i], None, 50).expect("history");
         assert_eq!(page.len(), 50);
@@ -232,7 +267,9 @@ fn large_history(dir: &std::path::Path) {
 
     let older = measure(RUNS, |_| {
         let first = store.history(&big, None, 50).expect("history");
-        store.history(&big, first.last().map(|m| m.id), 50).expect("history")
+        store
+            .history(&big, first.last().map(|m| m.id), 50)
+            .expect("history")
     });
     report("open big conversation + next page", older);
 
@@ -246,14 +283,38 @@ fn large_history(dir: &std::path::Path) {
     });
     report(&format!("search \"{SEARCH_WORD}\" (limit 50)"), search);
 
-    let two_words = measure(RUNS, |_| store.search("coffee tomor", None, 50).expect("search"));
+    let two_words = measure(RUNS, |_| {
+        store.search("coffee tomor", None, 50).expect("search")
+    });
     report("search \"coffee tomor\" (limit 50)", two_words);
 
-    let in_big = measure(RUNS, |_| store.search(SEARCH_WORD, Some(&big), 50).expect("search"));
-    report(&format!("search \"{SEARCH_WORD}\" in the big conversation"), in_big);
+    let in_big = measure(RUNS, |_| {
+        store.search(SEARCH_WORD, Some(&big), 50).expect("search")
+    });
+    report(
+        &format!("search \"{SEARCH_WORD}\" in the big conversation"),
+        in_big,
+    );
 
-    let in_small = measure(RUNS, |i| store.search(SEARCH_WORD, Some(&targets[i | 1]), 50).expect("search"));
-    report(&format!("search \"{SEARCH_WORD}\" in a small conversation"), in_small);
+    let one_letter = measure(RUNS, |_| store.search("o", None, 50).expect("search"));
+    report("search \"o\" (one-letter prefix, limit 50)", one_letter);
+
+    let common_in_small = measure(RUNS, |i| {
+        store
+            .search("the", Some(&targets[i | 1]), 50)
+            .expect("search")
+    });
+    report("search \"the\" in a small conversation", common_in_small);
+
+    let in_small = measure(RUNS, |i| {
+        store
+            .search(SEARCH_WORD, Some(&targets[i | 1]), 50)
+            .expect("search")
+    });
+    report(
+        &format!("search \"{SEARCH_WORD}\" in a small conversation"),
+        in_small,
+    );
 }
 
 fn main() {
@@ -265,7 +326,6 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let start = Instant::now();
     insert_throughput(dir.path());
-    if std::env::var("TMPHACK_QUICK").is_ok() { return; }
     large_history(dir.path());
     println!("store bench total: {:.1} s", start.elapsed().as_secs_f64());
 }

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
+
+/// Shortest time between two flushes of coalesced events.
+pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 use crate::types::{ContactPresence, Conversation, DeliveryState, Message, MessageId, RosterItem};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +62,22 @@ impl Batch {
             && self.other.is_empty()
     }
 
+    /// Adds what a later batch changed; later presence and roster items win.
+    pub fn merge(&mut self, later: Batch) {
+        self.messages.extend(later.messages);
+        self.presence.extend(later.presence);
+        for jid in &later.roster_removed {
+            self.roster_changed.remove(jid);
+        }
+        for jid in later.roster_changed.keys() {
+            self.roster_removed.retain(|removed| removed != jid);
+        }
+        self.roster_changed.extend(later.roster_changed);
+        self.roster_removed.extend(later.roster_removed);
+        self.conversations.extend(later.conversations);
+        self.other.extend(later.other);
+    }
+
     /// The events, with conversations resolved by `load` (the store's current rows).
     pub fn into_events(self, load: impl Fn(&str) -> Option<Conversation>) -> Vec<Event> {
         let mut events = self.other;
@@ -105,6 +124,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn merging_keeps_the_latest_roster_state() {
+        let item = |jid: &str| crate::types::RosterItem {
+            jid: jid.into(),
+            name: None,
+            groups: vec![],
+            subscription: crate::types::Subscription::Both,
+            pending_out: false,
+        };
+        let mut first = Batch::default();
+        first.roster_changed.insert("a@x".into(), item("a@x"));
+        let mut second = Batch::default();
+        second.roster_removed.push("a@x".into());
+        second.roster_changed.insert("b@x".into(), item("b@x"));
+        first.merge(second);
+        assert_eq!(first.roster_changed.keys().collect::<Vec<_>>(), ["b@x"]);
+        assert_eq!(first.roster_removed, ["a@x"]);
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct Actor {
     iq: IqTracker,
     last_login: Option<LoginInfo>,
     next_iq_id: u64,
+    /// Changes not yet announced, and when they may be (see `events::FLUSH_INTERVAL`).
+    pending: Batch,
+    last_flush: tokio::time::Instant,
+    flush_due: Option<tokio::time::Instant>,
     /// Kept (never fulfilled) after a fatal login error; see `LoginReport::Fatal`.
     parked_slot: Option<oneshot::Sender<tokio_xmpp::stanzastream::Connection>>,
 }
@@ -52,7 +56,11 @@ impl Actor {
         commands: mpsc::Receiver<Command>,
         reports: mpsc::UnboundedReceiver<LoginReport>,
     ) -> Self {
-        Self { shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0, parked_slot: None }
+        Self { shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0, parked_slot: None,
+            pending: Batch::default(),
+            last_flush: tokio::time::Instant::now(),
+            flush_due: None,
+        }
     }
 
     pub async fn run(mut self) {
@@ -74,9 +82,11 @@ impl Actor {
                     Some(first) => self.on_stream_events(first).await,
                     None => self.on_stream_closed(),
                 },
+                _ = sleep_until(self.flush_due), if self.flush_due.is_some() => self.flush(),
                 _ = expiry.tick() => self.iq.expire(false),
             }
         }
+        self.flush();
         self.iq.expire(true);
     }
 
@@ -240,8 +250,9 @@ impl Actor {
             match event {
                 StreamEvent::Stanza(stanza) => stanzas.push(stanza),
                 StreamEvent::Stream(lifecycle) => {
-                    // Keep order: what came before the lifecycle change is processed first.
+                    // Keep order: what came before the lifecycle change is announced first.
                     self.process_stanzas(std::mem::take(&mut stanzas)).await;
+                    self.flush();
                     self.on_lifecycle(lifecycle);
                 }
             }
@@ -338,10 +349,30 @@ impl Actor {
             }
         }
         if !batch.is_empty() {
-            let store = self.shared.store.clone();
-            for event in batch.into_events(|jid| store.conversation(jid).ok().flatten()) {
-                self.emit(event);
-            }
+            self.pending.merge(batch);
+            self.schedule_flush();
+        }
+    }
+
+    fn schedule_flush(&mut self) {
+        let earliest = self.last_flush + crate::events::FLUSH_INTERVAL;
+        if tokio::time::Instant::now() >= earliest {
+            self.flush();
+        } else if self.flush_due.is_none() {
+            self.flush_due = Some(earliest);
+        }
+    }
+
+    fn flush(&mut self) {
+        self.flush_due = None;
+        self.last_flush = tokio::time::Instant::now();
+        let batch = std::mem::take(&mut self.pending);
+        if batch.is_empty() {
+            return;
+        }
+        let store = self.shared.store.clone();
+        for event in batch.into_events(|jid| store.conversation(jid).ok().flatten()) {
+            self.emit(event);
         }
     }
 
@@ -467,6 +498,13 @@ fn error_reply(to: Option<Jid>, id: String, condition: DefinedCondition) -> Iq {
         id,
         error: StanzaError::new(ErrorType::Cancel, condition, "en", ""),
         payload: None,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

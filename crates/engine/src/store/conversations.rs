@@ -18,7 +18,7 @@ pub(super) struct ConversationDelta {
 impl ConversationDelta {
     pub(super) fn add(&mut self, message: &Message) {
         let key = (message.timestamp, message.id);
-        if self.newest.map_or(true, |newest| key > newest) {
+        if self.newest.is_none_or(|newest| key > newest) {
             self.newest = Some(key);
         }
         if message.direction == Direction::Incoming && !message.read {
@@ -134,17 +134,28 @@ mod tests {
     const BOB: &str = "bob@example.org";
 
     fn jids(store: &Store) -> Vec<String> {
-        store.conversations().unwrap().into_iter().map(|c| c.jid).collect()
+        store
+            .conversations()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.jid)
+            .collect()
     }
 
     #[test]
     fn conversations_are_sorted_by_last_activity() {
         let store = Store::open_in_memory().unwrap();
         store
-            .insert_messages(&[incoming(ALICE, "a", 100), incoming(BOB, "b", 200), incoming("c@x", "c", 50)])
+            .insert_messages(&[
+                incoming(ALICE, "a", 100),
+                incoming(BOB, "b", 200),
+                incoming("c@x", "c", 50),
+            ])
             .unwrap();
         assert_eq!(jids(&store), [BOB, ALICE, "c@x"]);
-        store.insert_messages(&[outgoing(ALICE, "reply", 300)]).unwrap();
+        store
+            .insert_messages(&[outgoing(ALICE, "reply", 300)])
+            .unwrap();
         assert_eq!(jids(&store), [ALICE, BOB, "c@x"]);
 
         let alice = store.conversation(ALICE).unwrap().unwrap();
@@ -156,8 +167,15 @@ mod tests {
     #[test]
     fn older_backfill_does_not_replace_the_last_message() {
         let store = Store::open_in_memory().unwrap();
-        store.insert_messages(&[incoming(ALICE, "latest", 1000)]).unwrap();
-        store.insert_messages(&[incoming(ALICE, "archived", 10), incoming(ALICE, "archived 2", 20)]).unwrap();
+        store
+            .insert_messages(&[incoming(ALICE, "latest", 1000)])
+            .unwrap();
+        store
+            .insert_messages(&[
+                incoming(ALICE, "archived", 10),
+                incoming(ALICE, "archived 2", 20),
+            ])
+            .unwrap();
         let alice = store.conversation(ALICE).unwrap().unwrap();
         assert_eq!(alice.last_activity, 1000);
         assert_eq!(alice.last_message.unwrap().body, "latest");
@@ -167,8 +185,12 @@ mod tests {
     #[test]
     fn last_message_breaks_timestamp_ties_by_id() {
         let store = Store::open_in_memory().unwrap();
-        store.insert_messages(&[incoming(ALICE, "first", 5), incoming(ALICE, "second", 5)]).unwrap();
-        store.insert_messages(&[incoming(ALICE, "third", 5)]).unwrap();
+        store
+            .insert_messages(&[incoming(ALICE, "first", 5), incoming(ALICE, "second", 5)])
+            .unwrap();
+        store
+            .insert_messages(&[incoming(ALICE, "third", 5)])
+            .unwrap();
         let alice = store.conversation(ALICE).unwrap().unwrap();
         assert_eq!(alice.last_message.unwrap().body, "third");
         assert_eq!(store.history(ALICE, None, 1).unwrap()[0].body, "third");
@@ -180,7 +202,12 @@ mod tests {
         let mut dup = incoming(ALICE, "dup", 3);
         dup.stanza_id = Some("s".into());
         store
-            .insert_messages(&[incoming(ALICE, "1", 1), outgoing(ALICE, "mine", 2), dup.clone(), dup])
+            .insert_messages(&[
+                incoming(ALICE, "1", 1),
+                outgoing(ALICE, "mine", 2),
+                dup.clone(),
+                dup,
+            ])
             .unwrap();
         assert_eq!(store.conversation(ALICE).unwrap().unwrap().unread, 2);
     }
@@ -189,16 +216,28 @@ mod tests {
     fn mark_read_clears_unread_and_reports_changes() {
         let store = Store::open_in_memory().unwrap();
         store
-            .insert_messages(&[incoming(ALICE, "1", 1), incoming(ALICE, "2", 2), outgoing(ALICE, "3", 3)])
+            .insert_messages(&[
+                incoming(ALICE, "1", 1),
+                incoming(ALICE, "2", 2),
+                outgoing(ALICE, "3", 3),
+            ])
             .unwrap();
         store.insert_messages(&[incoming(BOB, "b", 1)]).unwrap();
 
         assert_eq!(store.mark_read(ALICE).unwrap(), 2);
         let alice = store.conversation(ALICE).unwrap().unwrap();
         assert_eq!(alice.unread, 0);
-        assert!(store.history(ALICE, None, 10).unwrap().iter().all(|m| m.read));
+        assert!(store
+            .history(ALICE, None, 10)
+            .unwrap()
+            .iter()
+            .all(|m| m.read));
         assert_eq!(store.mark_read(ALICE).unwrap(), 0, "nothing left to mark");
-        assert_eq!(store.conversation(BOB).unwrap().unwrap().unread, 1, "other conversations untouched");
+        assert_eq!(
+            store.conversation(BOB).unwrap().unwrap().unread,
+            1,
+            "other conversations untouched"
+        );
         assert_eq!(store.mark_read("nobody@x").unwrap(), 0);
 
         store.insert_messages(&[incoming(ALICE, "4", 4)]).unwrap();
@@ -208,12 +247,18 @@ mod tests {
     #[test]
     fn mark_read_finds_old_unread_messages_behind_read_ones() {
         let store = Store::open_in_memory().unwrap();
-        let recent: Vec<_> = (0..20).map(|i| incoming(ALICE, "recent", 1000 + i)).collect();
+        let recent: Vec<_> = (0..20)
+            .map(|i| incoming(ALICE, "recent", 1000 + i))
+            .collect();
         store.insert_messages(&recent).unwrap();
         assert_eq!(store.mark_read(ALICE).unwrap(), 20);
         // Archive backfill brings older, unread messages behind the read ones.
-        store.insert_messages(&[incoming(ALICE, "old", 5), outgoing(ALICE, "old reply", 6)]).unwrap();
-        store.insert_messages(&[incoming(ALICE, "older", 1)]).unwrap();
+        store
+            .insert_messages(&[incoming(ALICE, "old", 5), outgoing(ALICE, "old reply", 6)])
+            .unwrap();
+        store
+            .insert_messages(&[incoming(ALICE, "older", 1)])
+            .unwrap();
         assert_eq!(store.conversation(ALICE).unwrap().unwrap().unread, 2);
         assert_eq!(store.mark_read(ALICE).unwrap(), 2);
         let page = store.history(ALICE, None, 100).unwrap();
@@ -225,7 +270,9 @@ mod tests {
     fn inserted_outcome_matches_the_listed_last_message() {
         let store = Store::open_in_memory().unwrap();
         let outcomes = store.insert_messages(&[incoming(ALICE, "x", 7)]).unwrap();
-        let InsertOutcome::Inserted(message) = &outcomes[0] else { panic!("not inserted") };
+        let InsertOutcome::Inserted(message) = &outcomes[0] else {
+            panic!("not inserted")
+        };
         let listed = store.conversations().unwrap().remove(0);
         assert_eq!(listed.last_message.as_ref(), Some(message));
         assert_eq!(listed.unread, 1);

@@ -34,7 +34,10 @@ impl Store {
         for new in msgs {
             let outcome = insert_one(&tx, new)?;
             if let InsertOutcome::Inserted(message) = &outcome {
-                deltas.entry(new.conversation.as_str()).or_default().add(message);
+                deltas
+                    .entry(new.conversation.as_str())
+                    .or_default()
+                    .add(message);
             }
             outcomes.push(outcome);
         }
@@ -43,7 +46,10 @@ impl Store {
         }
         tx.commit()?;
         drop(conn);
-        let inserted = outcomes.iter().filter(|o| matches!(o, InsertOutcome::Inserted(_))).count();
+        let inserted = outcomes
+            .iter()
+            .filter(|o| matches!(o, InsertOutcome::Inserted(_)))
+            .count();
         self.rows_written(inserted as u64);
         Ok(outcomes)
     }
@@ -68,7 +74,8 @@ impl Store {
                     "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation = ?1 \
                      ORDER BY m.timestamp DESC, m.id DESC LIMIT ?2"
                 ))?;
-                let rows = stmt.query_map(params![conversation, limit], |row| message_from_row(row, 0))?;
+                let rows =
+                    stmt.query_map(params![conversation, limit], |row| message_from_row(row, 0))?;
                 rows.collect::<Result<Vec<_>, _>>()?
             }
             Some(before) => {
@@ -82,9 +89,10 @@ impl Store {
                      AND (m.timestamp, m.id) < (?2, ?3) \
                      ORDER BY m.timestamp DESC, m.id DESC LIMIT ?4"
                 ))?;
-                let rows = stmt.query_map(params![conversation, timestamp, before, limit], |row| {
-                    message_from_row(row, 0)
-                })?;
+                let rows = stmt
+                    .query_map(params![conversation, timestamp, before, limit], |row| {
+                        message_from_row(row, 0)
+                    })?;
                 rows.collect::<Result<Vec<_>, _>>()?
             }
         };
@@ -98,7 +106,11 @@ impl Store {
     }
 
     /// Records how far our message has come; returns the updated message, `None` if unknown.
-    pub fn set_state(&self, id: MessageId, state: DeliveryState) -> Result<Option<Message>, StoreError> {
+    pub fn set_state(
+        &self,
+        id: MessageId,
+        state: DeliveryState,
+    ) -> Result<Option<Message>, StoreError> {
         let conn = self.writer();
         let changed = conn
             .prepare_cached("UPDATE messages SET state = ?2 WHERE id = ?1")?
@@ -120,7 +132,11 @@ impl Store {
             "SELECT {MESSAGE_COLUMNS} FROM messages m \
              WHERE m.conversation = ?1 AND m.origin_id = ?2 ORDER BY m.id DESC LIMIT 1"
         ))?;
-        Ok(stmt.query_row(params![conversation, origin_id], |row| message_from_row(row, 0)).optional()?)
+        Ok(stmt
+            .query_row(params![conversation, origin_id], |row| {
+                message_from_row(row, 0)
+            })
+            .optional()?)
     }
 }
 
@@ -150,8 +166,10 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
         ])?;
     if changed == 1 {
         let id = tx.last_insert_rowid();
-        if std::env::var("TMPHACK_NOFTS").is_err() { tx.prepare_cached("INSERT INTO messages_fts (rowid, body, conversation) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, new.body, new.conversation])?; }
+        tx.prepare_cached(
+            "INSERT INTO messages_fts (rowid, body, conversation) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id, new.body, new.conversation])?;
         return Ok(InsertOutcome::Inserted(Message {
             id,
             conversation: new.conversation.clone(),
@@ -172,7 +190,9 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
         }
     }
     if let Some(origin_id) = origin_id {
-        if let Some((id, stored_stanza_id)) = id_by_origin_id(tx, conversation, sender_bare, origin_id)? {
+        if let Some((id, stored_stanza_id)) =
+            id_by_origin_id(tx, conversation, sender_bare, origin_id)?
+        {
             if let (Some(stanza_id), None) = (stanza_id, stored_stanza_id) {
                 fill_stanza_id(tx, id, stanza_id)?;
             }
@@ -205,7 +225,9 @@ fn id_by_origin_id(
         "SELECT id, stanza_id FROM messages \
          WHERE conversation = ?1 AND origin_id = ?2 AND sender_bare = ?3",
     )?
-    .query_row(params![conversation, origin_id, sender_bare], |row| Ok((row.get(0)?, row.get(1)?)))
+    .query_row(params![conversation, origin_id, sender_bare], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })
     .optional()
 }
 
@@ -217,9 +239,11 @@ fn fill_stanza_id(tx: &Transaction<'_>, id: MessageId, stanza_id: &str) -> rusql
 }
 
 fn select_message(conn: &rusqlite::Connection, id: MessageId) -> rusqlite::Result<Option<Message>> {
-    conn.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?1"))?
-        .query_row([id], |row| message_from_row(row, 0))
-        .optional()
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?1"
+    ))?
+    .query_row([id], |row| message_from_row(row, 0))
+    .optional()
 }
 
 /// Decodes the [`MESSAGE_COLUMNS`] starting at column `first`.
@@ -292,13 +316,20 @@ mod tests {
     }
 
     fn count(store: &Store) -> i64 {
-        store.reader().query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap()
+        store
+            .reader()
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap()
     }
 
     #[test]
     fn inserted_message_round_trips() {
         let store = Store::open_in_memory().unwrap();
-        let new = with_ids(incoming(ALICE, "héllo\u{1}\u{202e} 👋", 1_700_000_000_000), Some("o1"), Some("s1"));
+        let new = with_ids(
+            incoming(ALICE, "héllo\u{1}\u{202e} 👋", 1_700_000_000_000),
+            Some("o1"),
+            Some("s1"),
+        );
         let outcomes = store.insert_messages(std::slice::from_ref(&new)).unwrap();
         let message = inserted(&outcomes[0]).clone();
         assert_eq!(message.body, new.body);
@@ -318,7 +349,10 @@ mod tests {
         let message = inserted(&outcomes[0]);
         assert!(message.read);
         assert_eq!(message.state, DeliveryState::Pending);
-        assert_eq!(store.message(message.id).unwrap().unwrap().direction, Direction::Outgoing);
+        assert_eq!(
+            store.message(message.id).unwrap().unwrap().direction,
+            Direction::Outgoing
+        );
     }
 
     #[test]
@@ -331,16 +365,25 @@ mod tests {
     #[test]
     fn dedupes_by_stanza_id() {
         let store = Store::open_in_memory().unwrap();
-        let first = store.insert_messages(&[with_ids(incoming(ALICE, "a", 1), None, Some("s1"))]).unwrap();
+        let first = store
+            .insert_messages(&[with_ids(incoming(ALICE, "a", 1), None, Some("s1"))])
+            .unwrap();
         let id = inserted(&first[0]).id;
         let again = store
             .insert_messages(&[
                 with_ids(incoming(ALICE, "a (again)", 2), Some("other"), Some("s1")),
-                with_ids(incoming("bob@example.org", "same id elsewhere", 2), None, Some("s1")),
+                with_ids(
+                    incoming("bob@example.org", "same id elsewhere", 2),
+                    None,
+                    Some("s1"),
+                ),
             ])
             .unwrap();
         assert_eq!(again[0], InsertOutcome::Duplicate(id));
-        assert!(matches!(again[1], InsertOutcome::Inserted(_)), "stanza-ids are per conversation");
+        assert!(
+            matches!(again[1], InsertOutcome::Inserted(_)),
+            "stanza-ids are per conversation"
+        );
         assert_eq!(count(&store), 2);
     }
 
@@ -357,7 +400,10 @@ mod tests {
         let first = store.insert_messages(&[from_phone]).unwrap();
         let id = inserted(&first[0]).id;
         let again = store.insert_messages(&[from_laptop, from_bare]).unwrap();
-        assert_eq!(again, vec![InsertOutcome::Duplicate(id), InsertOutcome::Duplicate(id)]);
+        assert_eq!(
+            again,
+            vec![InsertOutcome::Duplicate(id), InsertOutcome::Duplicate(id)]
+        );
         assert_eq!(count(&store), 1);
     }
 
@@ -372,7 +418,12 @@ mod tests {
         let mut mine = with_ids(outgoing(room, "mine", 1), Some("o1"), None);
         mine.sender = "me@example.org/desktop".into();
         let outcomes = store.insert_messages(&[a, b, mine]).unwrap();
-        assert!(outcomes.iter().all(|o| matches!(o, InsertOutcome::Inserted(_))), "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, InsertOutcome::Inserted(_))),
+            "{outcomes:?}"
+        );
         assert_eq!(count(&store), 3);
     }
 
@@ -390,16 +441,25 @@ mod tests {
     fn duplicate_fills_in_missing_stanza_id() {
         let store = Store::open_in_memory().unwrap();
         let sent = with_ids(outgoing(ALICE, "hi", 1), Some("o1"), None);
-        let id = inserted(&store.insert_messages(&[sent.clone()]).unwrap()[0]).id;
+        let id = inserted(&store.insert_messages(std::slice::from_ref(&sent)).unwrap()[0]).id;
         // The same message comes back from the archive, now with the server's stanza-id.
         let from_archive = with_ids(sent, Some("o1"), Some("s-archive"));
-        assert_eq!(store.insert_messages(&[from_archive]).unwrap(), vec![InsertOutcome::Duplicate(id)]);
+        assert_eq!(
+            store.insert_messages(&[from_archive]).unwrap(),
+            vec![InsertOutcome::Duplicate(id)]
+        );
         let stored = store.message(id).unwrap().unwrap();
         assert_eq!(stored.stanza_id.as_deref(), Some("s-archive"));
         // A later copy with a different stanza-id does not overwrite it.
         let other = with_ids(outgoing(ALICE, "hi", 1), Some("o1"), Some("s-other"));
-        assert_eq!(store.insert_messages(&[other]).unwrap(), vec![InsertOutcome::Duplicate(id)]);
-        assert_eq!(store.message(id).unwrap().unwrap().stanza_id.as_deref(), Some("s-archive"));
+        assert_eq!(
+            store.insert_messages(&[other]).unwrap(),
+            vec![InsertOutcome::Duplicate(id)]
+        );
+        assert_eq!(
+            store.message(id).unwrap().unwrap().stanza_id.as_deref(),
+            Some("s-archive")
+        );
     }
 
     #[test]
@@ -407,20 +467,32 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let msg = incoming(ALICE, "same", 1);
         let empty_ids = with_ids(msg.clone(), Some(""), Some(""));
-        let outcomes = store.insert_messages(&[msg.clone(), msg, empty_ids.clone(), empty_ids]).unwrap();
-        assert!(outcomes.iter().all(|o| matches!(o, InsertOutcome::Inserted(_))));
-        assert_eq!(inserted(&outcomes[3]).origin_id, None, "empty ids are stored as absent");
+        let outcomes = store
+            .insert_messages(&[msg.clone(), msg, empty_ids.clone(), empty_ids])
+            .unwrap();
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, InsertOutcome::Inserted(_))));
+        assert_eq!(
+            inserted(&outcomes[3]).origin_id,
+            None,
+            "empty ids are stored as absent"
+        );
         assert_eq!(count(&store), 4);
     }
 
     #[test]
     fn failed_batch_leaves_nothing_behind() {
         let store = Store::open_in_memory().unwrap();
-        store.writer().execute_batch(
-            "CREATE TRIGGER reject BEFORE INSERT ON messages WHEN new.body = 'boom' \
+        store
+            .writer()
+            .execute_batch(
+                "CREATE TRIGGER reject BEFORE INSERT ON messages WHEN new.body = 'boom' \
              BEGIN SELECT RAISE(ABORT, 'rejected'); END;",
-        ).unwrap();
-        let result = store.insert_messages(&[incoming(ALICE, "fine", 1), incoming(ALICE, "boom", 2)]);
+            )
+            .unwrap();
+        let result =
+            store.insert_messages(&[incoming(ALICE, "fine", 1), incoming(ALICE, "boom", 2)]);
         assert!(matches!(result, Err(StoreError::Sqlite(_))));
         assert_eq!(count(&store), 0);
         assert!(store.conversations().unwrap().is_empty());
@@ -429,23 +501,45 @@ mod tests {
     #[test]
     fn history_is_newest_first_and_capped() {
         let store = Store::open_in_memory().unwrap();
-        let batch: Vec<_> = (0..600).map(|i| incoming(ALICE, &format!("m{i}"), 1000 + i)).collect();
+        let batch: Vec<_> = (0..600)
+            .map(|i| incoming(ALICE, &format!("m{i}"), 1000 + i))
+            .collect();
         store.insert_messages(&batch).unwrap();
-        store.insert_messages(&[incoming("bob@example.org", "other", 5000)]).unwrap();
+        store
+            .insert_messages(&[incoming("bob@example.org", "other", 5000)])
+            .unwrap();
         let page = store.history(ALICE, None, 10).unwrap();
         let bodies: Vec<_> = page.iter().map(|m| m.body.as_str()).collect();
-        assert_eq!(bodies, ["m599", "m598", "m597", "m596", "m595", "m594", "m593", "m592", "m591", "m590"]);
-        assert_eq!(store.history(ALICE, None, 10_000).unwrap().len(), MAX_PAGE as usize);
+        assert_eq!(
+            bodies,
+            ["m599", "m598", "m597", "m596", "m595", "m594", "m593", "m592", "m591", "m590"]
+        );
+        assert_eq!(
+            store.history(ALICE, None, 10_000).unwrap().len(),
+            MAX_PAGE as usize
+        );
         assert!(store.history(ALICE, None, 0).unwrap().is_empty());
-        assert!(store.history("nobody@example.org", None, 10).unwrap().is_empty());
+        assert!(store
+            .history("nobody@example.org", None, 10)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn history_orders_by_timestamp_not_insertion() {
         let store = Store::open_in_memory().unwrap();
-        store.insert_messages(&[incoming(ALICE, "new", 300), incoming(ALICE, "old", 100)]).unwrap();
-        store.insert_messages(&[incoming(ALICE, "middle (late from archive)", 200)]).unwrap();
-        let bodies: Vec<_> = store.history(ALICE, None, 10).unwrap().into_iter().map(|m| m.body).collect();
+        store
+            .insert_messages(&[incoming(ALICE, "new", 300), incoming(ALICE, "old", 100)])
+            .unwrap();
+        store
+            .insert_messages(&[incoming(ALICE, "middle (late from archive)", 200)])
+            .unwrap();
+        let bodies: Vec<_> = store
+            .history(ALICE, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.body)
+            .collect();
         assert_eq!(bodies, ["new", "middle (late from archive)", "old"]);
     }
 
@@ -478,13 +572,18 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 21, "no message may appear twice");
-        assert!(seen.windows(2).all(|w| (w[0].timestamp, w[0].id) > (w[1].timestamp, w[1].id)));
+        assert!(seen
+            .windows(2)
+            .all(|w| (w[0].timestamp, w[0].id) > (w[1].timestamp, w[1].id)));
     }
 
     #[test]
     fn history_before_unknown_message_is_not_found() {
         let store = Store::open_in_memory().unwrap();
-        assert!(matches!(store.history(ALICE, Some(42), 10), Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.history(ALICE, Some(42), 10),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]
@@ -499,17 +598,29 @@ mod tests {
                 |row| row.get(3),
             )
             .unwrap();
-        assert!(plan.contains("messages_by_time") && plan.contains("timestamp"), "{plan}");
+        assert!(
+            plan.contains("messages_by_time") && plan.contains("timestamp"),
+            "{plan}"
+        );
     }
 
     #[test]
     fn set_state_updates_and_returns_the_message() {
         let store = Store::open_in_memory().unwrap();
         let id = inserted(&store.insert_messages(&[outgoing(ALICE, "hi", 1)]).unwrap()[0]).id;
-        let updated = store.set_state(id, DeliveryState::Delivered).unwrap().unwrap();
+        let updated = store
+            .set_state(id, DeliveryState::Delivered)
+            .unwrap()
+            .unwrap();
         assert_eq!(updated.state, DeliveryState::Delivered);
-        assert_eq!(store.message(id).unwrap().unwrap().state, DeliveryState::Delivered);
-        assert_eq!(store.set_state(id + 100, DeliveryState::Sent).unwrap(), None);
+        assert_eq!(
+            store.message(id).unwrap().unwrap().state,
+            DeliveryState::Delivered
+        );
+        assert_eq!(
+            store.set_state(id + 100, DeliveryState::Sent).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -521,10 +632,23 @@ mod tests {
                 with_ids(outgoing("bob@example.org", "to bob", 2), Some("o1"), None),
             ])
             .unwrap();
-        assert_eq!(store.find_by_origin_id(ALICE, "o1").unwrap().unwrap().body, "to alice");
-        assert_eq!(store.find_by_origin_id("bob@example.org", "o1").unwrap().unwrap().body, "to bob");
+        assert_eq!(
+            store.find_by_origin_id(ALICE, "o1").unwrap().unwrap().body,
+            "to alice"
+        );
+        assert_eq!(
+            store
+                .find_by_origin_id("bob@example.org", "o1")
+                .unwrap()
+                .unwrap()
+                .body,
+            "to bob"
+        );
         assert_eq!(store.find_by_origin_id(ALICE, "o2").unwrap(), None);
-        assert_eq!(store.find_by_origin_id("carol@example.org", "o1").unwrap(), None);
+        assert_eq!(
+            store.find_by_origin_id("carol@example.org", "o1").unwrap(),
+            None
+        );
     }
 
     #[test]

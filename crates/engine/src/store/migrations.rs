@@ -98,7 +98,10 @@ fn run_list(conn: &Connection, migrations: &[&str]) -> Result<(), StoreError> {
         let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let version = user_version(&tx)?;
         check_not_too_new(version, supported)?;
-        let Some(sql) = usize::try_from(version).ok().and_then(|v| migrations.get(v)) else {
+        let Some(sql) = usize::try_from(version)
+            .ok()
+            .and_then(|v| migrations.get(v))
+        else {
             return Ok(()); // up to date; dropping `tx` rolls back the empty transaction
         };
         tx.execute_batch(sql)?;
@@ -137,8 +140,17 @@ mod tests {
         run(&conn).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
         let tables = table_names(&conn);
-        for table in ["messages", "messages_fts", "conversations", "roster_items", "settings"] {
-            assert!(tables.iter().any(|t| t == table), "missing {table}: {tables:?}");
+        for table in [
+            "messages",
+            "messages_fts",
+            "conversations",
+            "roster_items",
+            "settings",
+        ] {
+            assert!(
+                tables.iter().any(|t| t == table),
+                "missing {table}: {tables:?}"
+            );
         }
     }
 
@@ -146,11 +158,15 @@ mod tests {
     fn rerunning_is_idempotent() {
         let conn = Connection::open_in_memory().unwrap();
         run(&conn).unwrap();
-        conn.execute("INSERT INTO settings (key, value) VALUES ('k', 'v')", []).unwrap();
+        conn.execute("INSERT INTO settings (key, value) VALUES ('k', 'v')", [])
+            .unwrap();
         run(&conn).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
-        let value: String =
-            conn.query_row("SELECT value FROM settings WHERE key = 'k'", [], |r| r.get(0)).unwrap();
+        let value: String = conn
+            .query_row("SELECT value FROM settings WHERE key = 'k'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(value, "v");
     }
 
@@ -172,18 +188,25 @@ mod tests {
         assert_eq!(user_version(&conn).unwrap(), 1);
         // A second run with one more migration applies only the new one (re-running the first
         // would fail because table `a` exists).
-        let both = ["CREATE TABLE a (x INTEGER)", "ALTER TABLE a ADD COLUMN y TEXT"];
+        let both = [
+            "CREATE TABLE a (x INTEGER)",
+            "ALTER TABLE a ADD COLUMN y TEXT",
+        ];
         run_list(&conn, &both).unwrap();
         run_list(&conn, &both).unwrap();
         assert_eq!(user_version(&conn).unwrap(), 2);
-        conn.execute("INSERT INTO a (x, y) VALUES (1, 'y')", []).unwrap();
+        conn.execute("INSERT INTO a (x, y) VALUES (1, 'y')", [])
+            .unwrap();
     }
 
     #[test]
     fn failed_migration_rolls_back_entirely() {
         let conn = Connection::open_in_memory().unwrap();
         let broken = ["CREATE TABLE a (x INTEGER); CREATE TABLE broken ("];
-        assert!(matches!(run_list(&conn, &broken), Err(StoreError::Sqlite(_))));
+        assert!(matches!(
+            run_list(&conn, &broken),
+            Err(StoreError::Sqlite(_))
+        ));
         assert_eq!(user_version(&conn).unwrap(), 0);
         assert!(table_names(&conn).is_empty());
     }
@@ -194,7 +217,8 @@ mod tests {
         let db = tmp.path().join("h.db");
         {
             let conn = Connection::open(&db).unwrap();
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .unwrap();
         }
         match Store::open(&db) {
             Err(StoreError::TooNew { found, supported }) => {

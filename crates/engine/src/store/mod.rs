@@ -37,9 +37,9 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 const READER_CACHE_KIB: i64 = 32 * 1024;
 const CHECKPOINTER_CACHE_KIB: i64 = 2 * 1024;
 
-/// The writer itself checkpoints once the WAL holds this many pages (32 MiB). Normally the
+/// The writer itself checkpoints once the WAL holds this many pages (128 MiB). Normally the
 /// background checkpointer gets there first; this bounds the WAL should it fall behind.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 32 * 1024;
 
 /// Truncate the WAL back to this size after a checkpoint.
 const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
@@ -88,14 +88,11 @@ impl Store {
         prepare_files(path)?;
         let writer = Connection::open(path)?;
         configure(&writer, WRITER_CACHE_KIB)?;
-        if let Ok(v) = std::env::var("TMPHACK_PAGE_SIZE") { writer.pragma_update(None, "page_size", v.parse::<i64>().unwrap())?; }
         migrations::run(&writer)?;
-        if let Ok(v) = std::env::var("TMPHACK_DROP") { for i in v.split(',') { writer.execute_batch(&format!("DROP INDEX {i}"))?; } }
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         writer.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
-        if let Ok(v) = std::env::var("TMPHACK_CKPT") { writer.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap())?; }
         // The WAL and shared-memory files now exist; make sure nobody else can read them.
         restrict_companions(path)?;
 
@@ -126,7 +123,12 @@ impl Store {
         let conn = Connection::open_in_memory()?;
         configure(&conn, WRITER_CACHE_KIB)?;
         migrations::run(&conn)?;
-        Ok(Store { checkpointer: None, writer: Mutex::new(conn), reader: None, path: None })
+        Ok(Store {
+            checkpointer: None,
+            writer: Mutex::new(conn),
+            reader: None,
+            path: None,
+        })
     }
 
     /// The database file, or `None` for an in-memory store.
@@ -137,7 +139,9 @@ impl Store {
     /// The connection that writes. A panic in another thread while holding it does not make the
     /// store unusable: any open transaction was rolled back when its guard unwound.
     fn writer(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Lets the background checkpointer know that `rows` rows were just committed.
@@ -150,7 +154,9 @@ impl Store {
     /// The connection for queries that do not write.
     fn reader(&self) -> MutexGuard<'_, Connection> {
         match &self.reader {
-            Some(reader) => reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Some(reader) => reader
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
             None => self.writer(),
         }
     }
@@ -183,7 +189,10 @@ fn prepare_files(path: &Path) -> Result<(), StoreError> {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     // The umask may have narrowed the mode further than asked, never widened it; set it exactly.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
@@ -196,14 +205,22 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn create_private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
     // Also tightens a file that already existed with wider permissions.
     fs::set_permissions(path, fs::Permissions::from_mode(0o600))
 }
 
 #[cfg(not(unix))]
 fn create_private_file(path: &Path) -> std::io::Result<()> {
-    fs::OpenOptions::new().create(true).append(true).open(path).map(drop)
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
 }
 
 /// Sets mode 0600 on `<db>-wal` and `<db>-shm` if they exist. SQLite creates them with the
@@ -278,7 +295,9 @@ mod tests {
         let dir = tmp.path().join("accounts").join("me@example.org");
         let db = dir.join("history.sqlite3");
         let store = Store::open(&db).unwrap();
-        store.insert_messages(&[incoming("a@example.org", "hi", 1)]).unwrap();
+        store
+            .insert_messages(&[incoming("a@example.org", "hi", 1)])
+            .unwrap();
 
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&tmp.path().join("accounts")), 0o700);
@@ -307,15 +326,23 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join("h.db")).unwrap();
         let conn = store.writer();
-        let journal: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
-        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
-        let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let journal: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        let fk: i64 = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
         assert_eq!(journal.to_lowercase(), "wal");
         assert_eq!(sync, 1, "NORMAL");
         assert_eq!(fk, 1);
         drop(conn);
         let reader = store.reader();
-        let fk: i64 = reader.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let fk: i64 = reader
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
     }
 
@@ -323,7 +350,9 @@ mod tests {
     fn reader_connection_refuses_writes() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join("h.db")).unwrap();
-        let result = store.reader().execute("INSERT INTO settings (key, value) VALUES ('a', 'b')", []);
+        let result = store
+            .reader()
+            .execute("INSERT INTO settings (key, value) VALUES ('a', 'b')", []);
         assert!(result.is_err());
     }
 
@@ -333,7 +362,9 @@ mod tests {
         let db = tmp.path().join("h.db");
         {
             let store = Store::open(&db).unwrap();
-            store.insert_messages(&[incoming("a@example.org", "persisted", 5)]).unwrap();
+            store
+                .insert_messages(&[incoming("a@example.org", "persisted", 5)])
+                .unwrap();
         }
         let store = Store::open(&db).unwrap();
         let page = store.history("a@example.org", None, 10).unwrap();
@@ -348,7 +379,9 @@ mod tests {
         let store = Store::open(&tmp.path().join("h.db")).unwrap();
         // Prime the reader before the write so a stale snapshot would show.
         assert!(store.history("a@example.org", None, 10).unwrap().is_empty());
-        store.insert_messages(&[incoming("a@example.org", "fresh", 1)]).unwrap();
+        store
+            .insert_messages(&[incoming("a@example.org", "fresh", 1)])
+            .unwrap();
         assert_eq!(store.history("a@example.org", None, 10).unwrap().len(), 1);
     }
 
@@ -372,7 +405,10 @@ mod tests {
             handle.join().unwrap();
         }
         assert_eq!(store.conversations().unwrap().len(), 4);
-        assert_eq!(store.history("c0@example.org", None, 500).unwrap().len(), 50);
+        assert_eq!(
+            store.history("c0@example.org", None, 500).unwrap().len(),
+            50
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@ use crate::types::{RosterItem, Subscription};
 impl Store {
     /// Replaces the whole cached roster and its version. Items with subscription `Remove` are
     /// skipped; for repeated JIDs the last item wins.
-    pub fn save_roster(&self, version: Option<&str>, items: &[RosterItem]) -> Result<(), StoreError> {
+    pub fn save_roster(
+        &self,
+        version: Option<&str>,
+        items: &[RosterItem],
+    ) -> Result<(), StoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM roster_items", [])?;
@@ -22,7 +26,11 @@ impl Store {
 
     /// Applies one roster push: inserts or replaces the item, or deletes it when its
     /// subscription is `Remove`; the stored version becomes `version`.
-    pub fn apply_roster_item(&self, version: Option<&str>, item: &RosterItem) -> Result<(), StoreError> {
+    pub fn apply_roster_item(
+        &self,
+        version: Option<&str>,
+        item: &RosterItem,
+    ) -> Result<(), StoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         apply_item(&tx, item)?;
@@ -50,7 +58,8 @@ impl Store {
 
 fn apply_item(conn: &Connection, item: &RosterItem) -> Result<(), StoreError> {
     if item.subscription == Subscription::Remove {
-        conn.prepare_cached("DELETE FROM roster_items WHERE jid = ?1")?.execute([&item.jid])?;
+        conn.prepare_cached("DELETE FROM roster_items WHERE jid = ?1")?
+            .execute([&item.jid])?;
         return Ok(());
     }
     let groups = serde_json::to_string(&item.groups)
@@ -59,7 +68,13 @@ fn apply_item(conn: &Connection, item: &RosterItem) -> Result<(), StoreError> {
         "INSERT OR REPLACE INTO roster_items (jid, name, groups, subscription, pending_out) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![item.jid, item.name, groups, item.subscription.as_str(), item.pending_out])?;
+    .execute(params![
+        item.jid,
+        item.name,
+        groups,
+        item.subscription.as_str(),
+        item.pending_out
+    ])?;
     Ok(())
 }
 
@@ -92,7 +107,10 @@ mod tests {
         RosterItem {
             jid: jid.to_owned(),
             name: Some(format!("Name of {jid}")),
-            groups: vec!["Friends".to_owned(), "Ünïcode \"quoted\" [group]".to_owned()],
+            groups: vec![
+                "Friends".to_owned(),
+                "Ünïcode \"quoted\" [group]".to_owned(),
+            ],
             subscription,
             pending_out: false,
         }
@@ -111,7 +129,11 @@ mod tests {
         bob.name = None;
         bob.groups.clear();
         bob.pending_out = true;
-        let items = vec![item("alice@example.org", Subscription::Both), bob, item("carol@example.org", Subscription::None)];
+        let items = vec![
+            item("alice@example.org", Subscription::Both),
+            bob,
+            item("carol@example.org", Subscription::None),
+        ];
         store.save_roster(Some("ver1"), &items).unwrap();
         assert_eq!(store.roster().unwrap(), (Some("ver1".to_owned()), items));
     }
@@ -119,8 +141,24 @@ mod tests {
     #[test]
     fn save_roster_replaces_everything() {
         let store = Store::open_in_memory().unwrap();
-        store.save_roster(Some("v1"), &[item("a@x", Subscription::Both), item("b@x", Subscription::Both)]).unwrap();
-        store.save_roster(None, &[item("c@x", Subscription::From), item("gone@x", Subscription::Remove)]).unwrap();
+        store
+            .save_roster(
+                Some("v1"),
+                &[
+                    item("a@x", Subscription::Both),
+                    item("b@x", Subscription::Both),
+                ],
+            )
+            .unwrap();
+        store
+            .save_roster(
+                None,
+                &[
+                    item("c@x", Subscription::From),
+                    item("gone@x", Subscription::Remove),
+                ],
+            )
+            .unwrap();
         let (version, items) = store.roster().unwrap();
         assert_eq!(version, None);
         assert_eq!(items, vec![item("c@x", Subscription::From)]);
@@ -129,18 +167,32 @@ mod tests {
     #[test]
     fn pushes_upsert_and_remove() {
         let store = Store::open_in_memory().unwrap();
-        store.save_roster(Some("v1"), &[item("a@x", Subscription::To)]).unwrap();
+        store
+            .save_roster(Some("v1"), &[item("a@x", Subscription::To)])
+            .unwrap();
 
         let mut renamed = item("a@x", Subscription::Both);
         renamed.name = Some("Alice".into());
         store.apply_roster_item(Some("v2"), &renamed).unwrap();
-        store.apply_roster_item(Some("v3"), &item("b@x", Subscription::None)).unwrap();
-        assert_eq!(store.roster().unwrap(), (Some("v3".into()), vec![renamed.clone(), item("b@x", Subscription::None)]));
+        store
+            .apply_roster_item(Some("v3"), &item("b@x", Subscription::None))
+            .unwrap();
+        assert_eq!(
+            store.roster().unwrap(),
+            (
+                Some("v3".into()),
+                vec![renamed.clone(), item("b@x", Subscription::None)]
+            )
+        );
 
-        store.apply_roster_item(Some("v4"), &item("b@x", Subscription::Remove)).unwrap();
+        store
+            .apply_roster_item(Some("v4"), &item("b@x", Subscription::Remove))
+            .unwrap();
         assert_eq!(store.roster().unwrap(), (Some("v4".into()), vec![renamed]));
         // Removing an unknown contact is harmless.
-        store.apply_roster_item(Some("v5"), &item("nobody@x", Subscription::Remove)).unwrap();
+        store
+            .apply_roster_item(Some("v5"), &item("nobody@x", Subscription::Remove))
+            .unwrap();
         assert_eq!(store.roster().unwrap().1.len(), 1);
     }
 
@@ -148,7 +200,10 @@ mod tests {
     fn roster_survives_reopen() {
         let tmp = tempfile::tempdir().unwrap();
         let db = tmp.path().join("h.db");
-        Store::open(&db).unwrap().save_roster(Some("v9"), &[item("a@x", Subscription::Both)]).unwrap();
+        Store::open(&db)
+            .unwrap()
+            .save_roster(Some("v9"), &[item("a@x", Subscription::Both)])
+            .unwrap();
         let (version, items) = Store::open(&db).unwrap().roster().unwrap();
         assert_eq!(version.as_deref(), Some("v9"));
         assert_eq!(items, vec![item("a@x", Subscription::Both)]);
@@ -157,8 +212,13 @@ mod tests {
     #[test]
     fn corrupt_groups_are_an_error_not_a_panic() {
         let store = Store::open_in_memory().unwrap();
-        store.save_roster(None, &[item("a@x", Subscription::Both)]).unwrap();
-        store.writer().execute("UPDATE roster_items SET groups = 'not json'", []).unwrap();
+        store
+            .save_roster(None, &[item("a@x", Subscription::Both)])
+            .unwrap();
+        store
+            .writer()
+            .execute("UPDATE roster_items SET groups = 'not json'", [])
+            .unwrap();
         assert!(matches!(store.roster(), Err(StoreError::Sqlite(_))));
     }
 }

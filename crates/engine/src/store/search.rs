@@ -47,7 +47,10 @@ impl Store {
              ORDER BY messages_fts.rowid DESC LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![fts_query, conversation, limit], |row| {
-            Ok(SearchHit { message: message_from_row(row, 0)?, snippet: row.get(10)? })
+            Ok(SearchHit {
+                message: message_from_row(row, 0)?,
+                snippet: row.get(10)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -74,15 +77,22 @@ fn fts_terms(input: &str) -> Option<String> {
     Some(query)
 }
 
-/// Restricts `terms` to the body and to rows whose conversation column contains the JID's
-/// tokens as a phrase. A JID without an ASCII letter or digit might tokenize to nothing, and an
-/// empty phrase would match no row, so then the caller's exact filter has to do all the work.
+/// Restricts `terms` to the body and to rows whose conversation column contains the tokens of
+/// the JID's local part as a phrase (the domain's tokens are shared by most conversations and
+/// would only slow the intersection down). The index merely narrows the candidates; the caller
+/// checks the conversation exactly. A part without an ASCII letter or digit might tokenize to
+/// nothing, and an empty phrase would match no row, so then the whole JID is used, or nothing.
 fn scoped_query(terms: &str, jid: &str) -> String {
-    if !jid.chars().any(|c| c.is_ascii_alphanumeric()) {
+    let has_token = |part: &str| part.chars().any(|c| c.is_ascii_alphanumeric());
+    let local = jid.split_once('@').map(|(local, _domain)| local);
+    let Some(filter) = local
+        .filter(|local| has_token(local))
+        .or(Some(jid).filter(|jid| has_token(jid)))
+    else {
         return format!("body : ({terms})");
-    }
+    };
     let mut query = format!("body : ({terms}) AND conversation : ");
-    push_quoted(&mut query, jid);
+    push_quoted(&mut query, filter);
     query
 }
 
@@ -118,7 +128,11 @@ mod tests {
                 outgoing(ALICE, "the cafe on Main street?", 2),
                 incoming(BOB, "café or tea, whatever", 3),
                 incoming(BOB, "meeting notes attached", 4),
-                incoming(ALICE, "say \"hello\" to the OR operator NEAR(x) -y ^z a:b", 5),
+                incoming(
+                    ALICE,
+                    "say \"hello\" to the OR operator NEAR(x) -y ^z a:b",
+                    5,
+                ),
             ])
             .unwrap();
         store
@@ -126,9 +140,18 @@ mod tests {
 
     #[test]
     fn query_builder_quotes_terms_and_prefixes_the_last() {
-        assert_eq!(fts_terms("hello world").as_deref(), Some(r#""hello" "world"*"#));
-        assert_eq!(fts_terms(r#"say "hi""#).as_deref(), Some(r#""say" """hi"""*"#));
-        assert_eq!(fts_terms("  a\tOR\n b ").as_deref(), Some(r#""a" "OR" "b"*"#));
+        assert_eq!(
+            fts_terms("hello world").as_deref(),
+            Some(r#""hello" "world"*"#)
+        );
+        assert_eq!(
+            fts_terms(r#"say "hi""#).as_deref(),
+            Some(r#""say" """hi"""*"#)
+        );
+        assert_eq!(
+            fts_terms("  a\tOR\n b ").as_deref(),
+            Some(r#""a" "OR" "b"*"#)
+        );
         assert_eq!(fts_terms("x * ^ -").as_deref(), Some(r#""x"*"#));
         assert_eq!(fts_terms("x\u{0}y\u{7}").as_deref(), Some(r#""x" "y"*"#));
         assert_eq!(fts_terms(""), None);
@@ -137,34 +160,50 @@ mod tests {
     }
 
     #[test]
-    fn scoped_query_quotes_the_jid() {
+    fn scoped_query_filters_on_the_local_part() {
         assert_eq!(
-            scoped_query(r#""x"*"#, r#"a"b@example.org"#),
-            r#"body : ("x"*) AND conversation : "a""b@example.org""#
+            scoped_query(r#""x"*"#, r#"a"b@example.org/res"#),
+            r#"body : ("x"*) AND conversation : "a""b""#
         );
-        assert_eq!(scoped_query(r#""x"*"#, "\u{0}a@b"), r#"body : ("x"*) AND conversation : " a@b""#);
+        assert_eq!(
+            scoped_query(r#""x"*"#, "\u{0}a@b"),
+            r#"body : ("x"*) AND conversation : " a""#
+        );
+        assert_eq!(
+            scoped_query(r#""x"*"#, "example.org"),
+            r#"body : ("x"*) AND conversation : "example.org""#
+        );
+        assert_eq!(
+            scoped_query(r#""x"*"#, "日本@example.org"),
+            r#"body : ("x"*) AND conversation : "日本@example.org""#
+        );
         assert_eq!(scoped_query(r#""x"*"#, "@/"), r#"body : ("x"*)"#);
     }
 
     #[test]
     fn scoped_search_is_exact_even_when_jids_share_tokens() {
         let store = Store::open_in_memory().unwrap();
-        let odd = "@/";
-        store
-            .insert_messages(&[
-                incoming(ALICE, "tea time", 1),
-                incoming("x.alice@example.org", "tea time", 2),
-                incoming("alice@example.org.evil", "tea time", 3),
-                incoming(odd, "tea time", 4),
-                incoming("日本@例え", "tea time", 5),
-            ])
-            .unwrap();
-        for jid in [ALICE, "x.alice@example.org", "alice@example.org.evil", odd, "日本@例え"] {
+        let jids = [
+            ALICE,
+            "x.alice@example.org",
+            "alice@example.org.evil",
+            "alice@elsewhere.net",
+            "example.org",
+            "@/",
+            "日本@例え",
+            "日本@example.org",
+        ];
+        let batch: Vec<_> = jids
+            .iter()
+            .map(|jid| incoming(jid, "tea time", 1))
+            .collect();
+        store.insert_messages(&batch).unwrap();
+        for jid in jids {
             let hits = store.search("tea", Some(jid), 10).unwrap();
             assert_eq!(hits.len(), 1, "{jid}");
             assert_eq!(hits[0].message.conversation, jid);
         }
-        assert_eq!(store.search("tea", None, 10).unwrap().len(), 5);
+        assert_eq!(store.search("tea", None, 10).unwrap().len(), jids.len());
     }
 
     #[test]
@@ -178,25 +217,50 @@ mod tests {
     fn finds_words_ignoring_case_and_diacritics_newest_first() {
         let store = sample_store();
         let hits = store.search("CAFE", None, 10).unwrap();
-        assert_eq!(bodies(&hits), ["café or tea, whatever", "the cafe on Main street?", "Let's meet at the Café tomorrow"]);
+        assert_eq!(
+            bodies(&hits),
+            [
+                "café or tea, whatever",
+                "the cafe on Main street?",
+                "Let's meet at the Café tomorrow"
+            ]
+        );
     }
 
     #[test]
     fn last_term_is_a_prefix_and_all_terms_are_required() {
         let store = sample_store();
-        assert_eq!(bodies(&store.search("meet", None, 10).unwrap()), ["meeting notes attached", "Let's meet at the Café tomorrow"]);
-        assert_eq!(bodies(&store.search("meet tomorrow", None, 10).unwrap()), ["Let's meet at the Café tomorrow"]);
+        assert_eq!(
+            bodies(&store.search("meet", None, 10).unwrap()),
+            ["meeting notes attached", "Let's meet at the Café tomorrow"]
+        );
+        assert_eq!(
+            bodies(&store.search("meet tomorrow", None, 10).unwrap()),
+            ["Let's meet at the Café tomorrow"]
+        );
         // Only the last term is a prefix.
         assert!(store.search("mee tomorrow", None, 10).unwrap().is_empty());
-        assert!(store.search("meet nonexistent", None, 10).unwrap().is_empty());
+        assert!(store
+            .search("meet nonexistent", None, 10)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn search_can_be_limited_to_a_conversation() {
         let store = sample_store();
-        assert_eq!(bodies(&store.search("café", Some(ALICE), 10).unwrap()).len(), 2);
-        assert_eq!(bodies(&store.search("café", Some(BOB), 10).unwrap()), ["café or tea, whatever"]);
-        assert!(store.search("café", Some("nobody@x"), 10).unwrap().is_empty());
+        assert_eq!(
+            bodies(&store.search("café", Some(ALICE), 10).unwrap()).len(),
+            2
+        );
+        assert_eq!(
+            bodies(&store.search("café", Some(BOB), 10).unwrap()),
+            ["café or tea, whatever"]
+        );
+        assert!(store
+            .search("café", Some("nobody@x"), 10)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -216,16 +280,26 @@ mod tests {
         store.insert_messages(&[incoming(BOB, &long, 9)]).unwrap();
         let hit = store.search("needle", None, 10).unwrap().remove(0);
         assert!(hit.snippet.contains("[needle]"), "{}", hit.snippet);
-        assert!(hit.snippet.len() < 200 && hit.snippet.contains('…'), "{}", hit.snippet);
+        assert!(
+            hit.snippet.len() < 200 && hit.snippet.contains('…'),
+            "{}",
+            hit.snippet
+        );
     }
 
     #[test]
     fn operators_in_the_query_are_plain_words() {
         let store = sample_store();
         // Would be boolean OR in FTS syntax and match everything with "hello" or "cafe".
-        assert_eq!(bodies(&store.search("hello OR", None, 10).unwrap()).len(), 1);
+        assert_eq!(
+            bodies(&store.search("hello OR", None, 10).unwrap()).len(),
+            1
+        );
         assert_eq!(bodies(&store.search("NEAR(x", None, 10).unwrap()).len(), 1);
-        assert_eq!(bodies(&store.search("\"hello\"", None, 10).unwrap()).len(), 1);
+        assert_eq!(
+            bodies(&store.search("\"hello\"", None, 10).unwrap()).len(),
+            1
+        );
         assert_eq!(bodies(&store.search("a:b", None, 10).unwrap()).len(), 1);
     }
 
@@ -235,16 +309,61 @@ mod tests {
         let long = "a".repeat(10_000);
         let many_terms = "ab ".repeat(5_000);
         let queries = [
-            "\"", "\"\"", "*", "**", "NEAR(", "NEAR(a b)", "a OR", "OR", "AND", "NOT", "-x", "^", ":",
-            "body:x", "a:", "(", ")", "{", "}", "'", "\\", "+", "a*b", "\u{0}", "x\u{0}y", "é", "日本語",
-            "👋", "\u{202e}", "\u{200b}", "a\u{301}", long.as_str(), many_terms.as_str(), "\"a\" OR \"b\"",
-            "NEAR(\"a\" \"b\", 2)", "a - b", "^a", "rowid:1", "* OR *", "",
+            "\"",
+            "\"\"",
+            "*",
+            "**",
+            "NEAR(",
+            "NEAR(a b)",
+            "a OR",
+            "OR",
+            "AND",
+            "NOT",
+            "-x",
+            "^",
+            ":",
+            "body:x",
+            "a:",
+            "(",
+            ")",
+            "{",
+            "}",
+            "'",
+            "\\",
+            "+",
+            "a*b",
+            "\u{0}",
+            "x\u{0}y",
+            "é",
+            "日本語",
+            "👋",
+            "\u{202e}",
+            "\u{200b}",
+            "a\u{301}",
+            long.as_str(),
+            many_terms.as_str(),
+            "\"a\" OR \"b\"",
+            "NEAR(\"a\" \"b\", 2)",
+            "a - b",
+            "^a",
+            "rowid:1",
+            "* OR *",
+            "",
         ];
         for query in queries {
             let result = store.search(query, None, 10);
-            assert!(result.is_ok(), "query {:?} failed: {:?}", query.chars().take(40).collect::<String>(), result);
+            assert!(
+                result.is_ok(),
+                "query {:?} failed: {:?}",
+                query.chars().take(40).collect::<String>(),
+                result
+            );
             let result = store.search(query, Some(ALICE), 10);
-            assert!(result.is_ok(), "scoped query {:?} failed", query.chars().take(40).collect::<String>());
+            assert!(
+                result.is_ok(),
+                "scoped query {:?} failed",
+                query.chars().take(40).collect::<String>()
+            );
         }
     }
 
@@ -252,7 +371,10 @@ mod tests {
     fn empty_and_punctuation_queries_find_nothing() {
         let store = sample_store();
         for query in ["", "   ", "\n\t", "\"", "*", "- ^ : ( )", "👋"] {
-            assert!(store.search(query, None, 10).unwrap().is_empty(), "{query:?}");
+            assert!(
+                store.search(query, None, 10).unwrap().is_empty(),
+                "{query:?}"
+            );
         }
     }
 
@@ -260,11 +382,23 @@ mod tests {
     fn unicode_words_are_searchable() {
         let store = Store::open_in_memory().unwrap();
         store
-            .insert_messages(&[incoming(ALICE, "Привет, мир", 1), incoming(ALICE, "naïve façade", 2)])
+            .insert_messages(&[
+                incoming(ALICE, "Привет, мир", 1),
+                incoming(ALICE, "naïve façade", 2),
+            ])
             .unwrap();
-        assert_eq!(bodies(&store.search("мир", None, 10).unwrap()), ["Привет, мир"]);
-        assert_eq!(bodies(&store.search("привет", None, 10).unwrap()), ["Привет, мир"]);
-        assert_eq!(bodies(&store.search("naive faca", None, 10).unwrap()), ["naïve façade"]);
+        assert_eq!(
+            bodies(&store.search("мир", None, 10).unwrap()),
+            ["Привет, мир"]
+        );
+        assert_eq!(
+            bodies(&store.search("привет", None, 10).unwrap()),
+            ["Привет, мир"]
+        );
+        assert_eq!(
+            bodies(&store.search("naive faca", None, 10).unwrap()),
+            ["naïve façade"]
+        );
     }
 
     #[test]
@@ -272,9 +406,13 @@ mod tests {
         let store = sample_store();
         {
             let conn = store.writer();
-            conn.execute("UPDATE messages SET body = 'completely different' WHERE body LIKE 'meeting%'", [])
+            conn.execute(
+                "UPDATE messages SET body = 'completely different' WHERE body LIKE 'meeting%'",
+                [],
+            )
+            .unwrap();
+            conn.execute("DELETE FROM messages WHERE body LIKE 'café or%'", [])
                 .unwrap();
-            conn.execute("DELETE FROM messages WHERE body LIKE 'café or%'", []).unwrap();
         }
         assert!(store.search("notes", None, 10).unwrap().is_empty());
         assert_eq!(store.search("different", None, 10).unwrap().len(), 1);
@@ -282,7 +420,10 @@ mod tests {
         // The index is consistent with its content table.
         store
             .writer()
-            .execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)", [])
+            .execute(
+                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
             .unwrap();
     }
 
@@ -290,7 +431,9 @@ mod tests {
     fn state_updates_do_not_disturb_the_index() {
         let store = sample_store();
         let id = store.search("street", None, 1).unwrap()[0].message.id;
-        store.set_state(id, crate::types::DeliveryState::Read).unwrap();
+        store
+            .set_state(id, crate::types::DeliveryState::Read)
+            .unwrap();
         store.mark_read(ALICE).unwrap();
         let hits = store.search("street", None, 10).unwrap();
         assert_eq!(hits.len(), 1);

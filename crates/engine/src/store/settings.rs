@@ -32,9 +32,15 @@ mod tests {
         assert_eq!(store.get_setting("mam.last_id").unwrap(), None);
         store.set_setting("mam.last_id", "abc").unwrap();
         store.set_setting("other", "").unwrap();
-        assert_eq!(store.get_setting("mam.last_id").unwrap().as_deref(), Some("abc"));
+        assert_eq!(
+            store.get_setting("mam.last_id").unwrap().as_deref(),
+            Some("abc")
+        );
         store.set_setting("mam.last_id", "def").unwrap();
-        assert_eq!(store.get_setting("mam.last_id").unwrap().as_deref(), Some("def"));
+        assert_eq!(
+            store.get_setting("mam.last_id").unwrap().as_deref(),
+            Some("def")
+        );
         assert_eq!(store.get_setting("other").unwrap().as_deref(), Some(""));
     }
 
@@ -42,7 +48,17 @@ mod tests {
     fn settings_persist_in_files() {
         let tmp = tempfile::tempdir().unwrap();
         let db = tmp.path().join("h.db");
-        Store::open(&db).unwrap().set_setting("k", "v\u{0}w").unwrap();
-        assert_eq!(Store::open(&db).unwrap().get_setting("k").unwrap().as_deref(), Some("v\u{0}w"));
+        Store::open(&db)
+            .unwrap()
+            .set_setting("k", "v\u{0}w")
+            .unwrap();
+        assert_eq!(
+            Store::open(&db)
+                .unwrap()
+                .get_setting("k")
+                .unwrap()
+                .as_deref(),
+            Some("v\u{0}w")
+        );
     }
 }
