@@ -15,9 +15,12 @@ use crate::error::{EngineError, Result};
 
 /// SHA-256 of a DER certificate as upper-case hex pairs joined by colons.
 pub fn fingerprint(der: &[u8]) -> String {
-    let digest = Sha256::digest(der);
-    let mut text = String::with_capacity(95);
-    for (i, byte) in digest.iter().enumerate() {
+    colon_hex(&Sha256::digest(der))
+}
+
+fn colon_hex(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (i, byte) in bytes.iter().enumerate() {
         if i > 0 {
             text.push(':');
         }
@@ -33,14 +36,7 @@ pub fn normalize_fingerprint(input: &str) -> Result<String> {
         return Err(EngineError::invalid("certificate fingerprint", "expected 32 hex-encoded bytes (SHA-256)"));
     }
     let bytes: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
-    let mut text = String::new();
-    for (i, byte) in bytes.iter().enumerate() {
-        if i > 0 {
-            text.push(':');
-        }
-        let _ = write!(text, "{byte:02X}");
-    }
-    Ok(text)
+    Ok(colon_hex(&bytes))
 }
 
 #[derive(Debug)]

@@ -203,7 +203,11 @@ impl Actor {
         let mut stanza = XmppMessage::chat(Some(Jid::from(to))).with_body(xmpp_parsers::message::Lang::default(), body);
         stanza.id = Some(xmpp_parsers::message::Id(origin_id.clone()));
         stanza.payloads.push(OriginId { id: origin_id }.into());
-        let token = self.send(stanza.into()).await.ok_or(EngineError::NotConnected)?;
+        let Some(token) = self.send(stanza.into()).await else {
+            // Kept in the history as failed, so it can be retried (the durable outbox resends).
+            let _ = self.shared.store.set_state(message.id, DeliveryState::Failed);
+            return Err(EngineError::NotConnected);
+        };
         self.track_delivery(message.id, message.conversation.clone(), token);
         self.emit(Event::MessageSent { message: message.clone() });
         self.emit_conversation(&message.conversation);
