@@ -1,0 +1,120 @@
+//! The commands the web view may call (each also needs its `allow-…` permission in
+//! `capabilities/main-window.json`; see build.rs). They are thin: argument checks, one engine
+//! call, conversion to the DTOs of `dto.rs`. Errors are `AppError` (`{code, …, message}`).
+
+use tauri::{AppHandle, State};
+
+use crate::dto::{AppError, ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit, SignInRequest, Status};
+use crate::state::{AppState, CommandResult};
+
+/// Largest page the UI may ask for in one call.
+const MAX_PAGE: u32 = 500;
+
+fn all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(Into::into).collect()
+}
+
+fn engine<T>(result: rapport_engine::Result<T>) -> CommandResult<T> {
+    result.map_err(AppError::from)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn status(state: State<'_, AppState>) -> Status {
+    state.status()
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_in(app: AppHandle, state: State<'_, AppState>, request: SignInRequest) -> CommandResult<Status> {
+    state.sign_in(&app, request).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn trust_certificate(app: AppHandle, state: State<'_, AppState>, fingerprint: String) -> CommandResult<Status> {
+    state.trust_certificate(&app, &fingerprint).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_out(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Status> {
+    state.sign_out(&app).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn forget_account(app: AppHandle, state: State<'_, AppState>, jid: String, delete_history: bool) -> CommandResult<Status> {
+    state.forget_account(&app, &jid, delete_history).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn roster(state: State<'_, AppState>) -> CommandResult<Vec<RosterItem>> {
+    Ok(all(state.session()?.roster()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn presences(state: State<'_, AppState>) -> CommandResult<Vec<ContactPresence>> {
+    Ok(all(state.session()?.presences()))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn subscription_requests(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
+    Ok(state.session()?.subscription_requests())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn conversations(state: State<'_, AppState>) -> CommandResult<Vec<Conversation>> {
+    Ok(all(engine(state.session()?.conversations().await)?))
+}
+
+/// A page of history, newest last: the `limit` messages before message id `before` (or the latest).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn history(state: State<'_, AppState>, conversation: String, before: Option<i64>, limit: u32) -> CommandResult<Vec<Message>> {
+    let session = state.session()?;
+    Ok(all(engine(session.history(&conversation, before, limit.clamp(1, MAX_PAGE)).await)?))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search(state: State<'_, AppState>, query: String, conversation: Option<String>, limit: u32) -> CommandResult<Vec<SearchHit>> {
+    let session = state.session()?;
+    Ok(all(engine(session.search(&query, conversation.as_deref(), limit.clamp(1, MAX_PAGE)).await)?))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn send_message(state: State<'_, AppState>, to: String, body: String) -> CommandResult<Message> {
+    Ok(engine(state.session()?.send_message(&to, &body).await)?.into())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn mark_read(state: State<'_, AppState>, conversation: String) -> CommandResult<u32> {
+    engine(state.session()?.mark_read(&conversation).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_presence(app: AppHandle, state: State<'_, AppState>, presence: OwnPresence, status: Option<String>) -> CommandResult<()> {
+    let status = status.filter(|s| !s.trim().is_empty());
+    engine(state.session()?.set_presence(presence.into(), status.as_deref()).await)?;
+    state.set_own_presence(&app, presence, status);
+    Ok(())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_contact(state: State<'_, AppState>, jid: String, name: Option<String>, groups: Vec<String>) -> CommandResult<()> {
+    engine(state.session()?.add_contact(&jid, name.as_deref(), &groups).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_contact(state: State<'_, AppState>, jid: String) -> CommandResult<()> {
+    engine(state.session()?.remove_contact(&jid).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rename_contact(state: State<'_, AppState>, jid: String, name: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.rename_contact(&jid, name.as_deref()).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn approve_subscription(state: State<'_, AppState>, jid: String) -> CommandResult<()> {
+    engine(state.session()?.approve_subscription(&jid).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn deny_subscription(state: State<'_, AppState>, jid: String) -> CommandResult<()> {
+    engine(state.session()?.deny_subscription(&jid).await)
+}

@@ -1,0 +1,391 @@
+// The UI's state, fed by the backend's answers and events. Components read it and call its
+// methods; only this file talks to the Backend.
+
+import type {
+  Availability,
+  ContactPresence,
+  Conversation,
+  Message,
+  OwnPresence,
+  RosterItem,
+  SignInRequest,
+  Status,
+} from './bindings';
+import { toUiError, type Backend, type EngineEvent, type UiError, type Unlisten } from './backend';
+
+export const PAGE = 50;
+
+export interface ConversationRow {
+  jid: string;
+  name: string;
+  lastMessage: Message | null;
+  unread: number;
+  lastActivity: number;
+}
+
+export interface ContactRow {
+  jid: string;
+  name: string;
+  availability: Availability;
+  status: string | null;
+  groups: string[];
+}
+
+/** A contact's display name: the roster name, else the JID's local part, else the JID. */
+export function displayName(jid: string, item?: RosterItem | null): string {
+  const name = item?.name?.trim();
+  if (name) return name;
+  const at = jid.indexOf('@');
+  return at > 0 ? jid.slice(0, at) : jid;
+}
+
+const AVAILABILITY_ORDER: Availability[] = ['chat', 'available', 'away', 'extended_away', 'do_not_disturb', 'offline'];
+
+export class AppStore {
+  status = $state<Status | null>(null);
+  roster = $state<Record<string, RosterItem>>({});
+  presence = $state<Record<string, ContactPresence>>({});
+  conversations = $state<Record<string, Conversation>>({});
+  /** Loaded history per conversation, oldest first. */
+  messages = $state<Record<string, Message[]>>({});
+  /** Whether older pages may exist. */
+  hasOlder = $state<Record<string, boolean>>({});
+  loadingOlder = $state<Record<string, boolean>>({});
+  drafts = $state<Record<string, string>>({});
+  requests = $state<string[]>([]);
+  selected = $state<string | null>(null);
+  filter = $state('');
+  /** The last error of an action that has no better place (shown in a banner). */
+  error = $state<UiError | null>(null);
+  /** Whether the window has the user's attention (read receipts, notifications later). */
+  focused = $state(true);
+
+  private unlisten: Unlisten[] = [];
+  /** Delivery updates that arrived before the message itself (the send's answer can be slower
+   * than the server's acknowledgement). */
+  private earlyStates = new Map<number, Message['state']>();
+  /** Counts events per kind, so a reload does not overwrite newer event data with its older answer. */
+  private seen = { roster: 0, presence: 0, conversations: 0 };
+
+  constructor(readonly backend: Backend) {}
+
+  get phase() {
+    return this.status?.phase ?? 'signed_out';
+  }
+
+  /** Conversations, most recent activity first. */
+  get conversationRows(): ConversationRow[] {
+    return Object.values(this.conversations)
+      .map((c) => ({
+        jid: c.jid,
+        name: displayName(c.jid, this.roster[c.jid]),
+        lastMessage: c.last_message,
+        unread: c.unread,
+        lastActivity: c.last_activity,
+      }))
+      .filter((row) => this.matches(row.jid, row.name))
+      .sort((a, b) => b.lastActivity - a.lastActivity || a.name.localeCompare(b.name));
+  }
+
+  /** Contacts, most available first, then by name; filtered as the user types. */
+  get contactRows(): ContactRow[] {
+    return Object.values(this.roster)
+      .map((item) => {
+        const p = this.presence[item.jid];
+        return {
+          jid: item.jid,
+          name: displayName(item.jid, item),
+          availability: p?.availability ?? ('offline' as Availability),
+          status: p?.status ?? null,
+          groups: item.groups,
+        };
+      })
+      .filter((row) => this.matches(row.jid, row.name))
+      .sort(
+        (a, b) =>
+          AVAILABILITY_ORDER.indexOf(a.availability) - AVAILABILITY_ORDER.indexOf(b.availability) ||
+          a.name.localeCompare(b.name),
+      );
+  }
+
+  private matches(jid: string, name: string) {
+    const f = this.filter.trim().toLowerCase();
+    return !f || jid.toLowerCase().includes(f) || name.toLowerCase().includes(f);
+  }
+
+  nameOf(jid: string) {
+    return displayName(jid, this.roster[jid]);
+  }
+
+  availabilityOf(jid: string): Availability {
+    return this.presence[jid]?.availability ?? 'offline';
+  }
+
+  /** Subscribes to the backend and reads the current state. */
+  async start() {
+    this.unlisten.push(await this.backend.onSessionChanged((s) => this.applyStatus(s)));
+    this.unlisten.push(await this.backend.onEngineEvent((e) => this.handle(e)));
+    this.unlisten.push(await this.backend.onLagged(() => void this.reload()));
+    this.applyStatus(await this.backend.status());
+  }
+
+  stop() {
+    for (const u of this.unlisten.splice(0)) u();
+  }
+
+  private applyStatus(status: Status) {
+    const wasSignedIn = this.status?.phase === 'signed_in';
+    this.status = status;
+    if (status.phase === 'signed_in' && !wasSignedIn) void this.reload();
+    if (status.phase !== 'signed_in' && wasSignedIn) this.clear();
+  }
+
+  private clear() {
+    this.roster = {};
+    this.presence = {};
+    this.conversations = {};
+    this.messages = {};
+    this.hasOlder = {};
+    this.requests = [];
+    this.selected = null;
+  }
+
+  /** Re-reads everything (after sign-in, or when events were missed). */
+  async reload() {
+    try {
+      const before = { ...this.seen };
+      const [roster, presences, conversations, requests] = await Promise.all([
+        this.backend.roster(),
+        this.backend.presences(),
+        this.backend.conversations(),
+        this.backend.subscriptionRequests(),
+      ]);
+      // Where events arrived meanwhile they are newer: keep them, add only what they lack.
+      const merge = <T extends { jid: string }>(current: Record<string, T>, fresh: T[], stale: boolean) => {
+        if (!stale) return Object.fromEntries(fresh.map((x) => [x.jid, x]));
+        const out = { ...current };
+        for (const x of fresh) if (!out[x.jid]) out[x.jid] = x;
+        return out;
+      };
+      this.roster = merge(this.roster, roster, this.seen.roster !== before.roster);
+      this.presence = merge(this.presence, presences, this.seen.presence !== before.presence);
+      this.conversations = merge(this.conversations, conversations, this.seen.conversations !== before.conversations);
+      this.requests = [...new Set([...this.requests, ...requests])];
+      const open = Object.keys(this.messages);
+      this.messages = {};
+      for (const jid of open) await this.loadLatest(jid);
+    } catch (e) {
+      this.error = toUiError(e);
+    }
+  }
+
+  /** Signs in; on failure the error is in `status.error` (and returned) for the form. */
+  async signIn(request: SignInRequest): Promise<UiError | null> {
+    try {
+      this.applyStatus(await this.backend.signIn(request));
+      return null;
+    } catch (e) {
+      const error = toUiError(e);
+      if (this.status) this.status = { ...this.status, phase: 'signed_out', error: error.code === 'bridge' ? null : error };
+      return error;
+    }
+  }
+
+  async trustCertificate(fingerprint: string): Promise<UiError | null> {
+    try {
+      this.applyStatus(await this.backend.trustCertificate(fingerprint));
+      return null;
+    } catch (e) {
+      return toUiError(e);
+    }
+  }
+
+  /** Forgets a pending certificate decision in the UI (the user chose Cancel). */
+  dismissError() {
+    if (this.status) this.status = { ...this.status, error: null };
+  }
+
+  async signOut() {
+    await this.run(async () => this.applyStatus(await this.backend.signOut()));
+  }
+
+  async forgetAccount(deleteHistory: boolean) {
+    const jid = this.status?.account;
+    if (!jid) return;
+    await this.run(async () => this.applyStatus(await this.backend.forgetAccount(jid, deleteHistory)));
+  }
+
+  private async run(action: () => Promise<void>) {
+    try {
+      await action();
+      this.error = null;
+    } catch (e) {
+      this.error = toUiError(e);
+    }
+  }
+
+  async select(jid: string) {
+    this.selected = jid;
+    if (!this.messages[jid]) await this.loadLatest(jid);
+    await this.markReadIfSeen(jid);
+  }
+
+  private async loadLatest(jid: string) {
+    try {
+      const page = await this.backend.history(jid, null, PAGE);
+      this.messages[jid] = page;
+      this.hasOlder[jid] = page.length === PAGE;
+    } catch (e) {
+      this.error = toUiError(e);
+    }
+  }
+
+  /** Loads the page before the oldest loaded message. Returns how many were added. */
+  async loadOlder(jid: string): Promise<number> {
+    const loaded = this.messages[jid];
+    if (!loaded || !this.hasOlder[jid] || this.loadingOlder[jid]) return 0;
+    this.loadingOlder[jid] = true;
+    try {
+      const before = loaded.length ? loaded[0].id : null;
+      const page = await this.backend.history(jid, before, PAGE);
+      const known = new Set(loaded.map((m) => m.id));
+      const fresh = page.filter((m) => !known.has(m.id));
+      this.messages[jid] = [...fresh, ...this.messages[jid]];
+      this.hasOlder[jid] = page.length === PAGE;
+      return fresh.length;
+    } catch (e) {
+      this.error = toUiError(e);
+      return 0;
+    } finally {
+      this.loadingOlder[jid] = false;
+    }
+  }
+
+  private async markReadIfSeen(jid: string) {
+    if (this.selected === jid && this.focused && (this.conversations[jid]?.unread ?? 0) > 0) {
+      try {
+        await this.backend.markRead(jid);
+        const c = this.conversations[jid];
+        if (c) this.conversations[jid] = { ...c, unread: 0 };
+      } catch (e) {
+        this.error = toUiError(e);
+      }
+    }
+  }
+
+  setFocused(focused: boolean) {
+    this.focused = focused;
+    if (focused && this.selected) void this.markReadIfSeen(this.selected);
+  }
+
+  /** Sends the draft of `jid`; the draft is cleared only when the engine took the message. */
+  async send(jid: string): Promise<boolean> {
+    const body = this.drafts[jid] ?? '';
+    if (!body.trim()) return false;
+    try {
+      const message = await this.backend.sendMessage(jid, body);
+      this.drafts[jid] = '';
+      this.addMessages([message]);
+      this.error = null;
+      return true;
+    } catch (e) {
+      this.error = toUiError(e);
+      return false;
+    }
+  }
+
+  async setPresence(presence: OwnPresence, text: string | null) {
+    await this.run(() => this.backend.setPresence(presence, text));
+  }
+
+  async approve(jid: string) {
+    await this.run(async () => {
+      await this.backend.approveSubscription(jid);
+      this.requests = this.requests.filter((r) => r !== jid);
+    });
+  }
+
+  async deny(jid: string) {
+    await this.run(async () => {
+      await this.backend.denySubscription(jid);
+      this.requests = this.requests.filter((r) => r !== jid);
+    });
+  }
+
+  async addContact(jid: string, name: string | null) {
+    await this.run(() => this.backend.addContact(jid, name, []));
+  }
+
+  async removeContact(jid: string) {
+    await this.run(() => this.backend.removeContact(jid));
+  }
+
+  async renameContact(jid: string, name: string | null) {
+    await this.run(() => this.backend.renameContact(jid, name));
+  }
+
+  private addMessages(messages: Message[]) {
+    for (const m of messages) {
+      const list = this.messages[m.conversation];
+      if (!list) continue; // not open: the conversation list shows it; history loads on open
+      if (list.some((x) => x.id === m.id)) continue;
+      const early = this.earlyStates.get(m.id);
+      if (early) {
+        this.earlyStates.delete(m.id);
+        m.state = early;
+      }
+      list.push(m);
+    }
+  }
+
+  handle(event: EngineEvent) {
+    switch (event.type) {
+      case 'connection_changed':
+        if (this.status) this.status = { ...this.status, connection: event.state };
+        break;
+      case 'roster_loaded':
+        this.seen.roster++;
+        this.roster = Object.fromEntries(event.items.map((i) => [i.jid, i]));
+        break;
+      case 'roster_updated':
+        this.seen.roster++;
+        for (const item of event.changed) this.roster[item.jid] = item;
+        for (const jid of event.removed) delete this.roster[jid];
+        break;
+      case 'presence_changed':
+        this.seen.presence++;
+        for (const p of event.contacts) this.presence[p.jid] = p;
+        break;
+      case 'messages_received':
+        this.addMessages(event.messages);
+        for (const jid of new Set(event.messages.map((m) => m.conversation))) void this.markReadIfSeen(jid);
+        break;
+      case 'message_sent':
+        this.addMessages([event.message]);
+        break;
+      case 'message_updated': {
+        const m = this.messages[event.conversation]?.find((x) => x.id === event.id);
+        if (m) m.state = event.state;
+        else if (this.messages[event.conversation]) this.earlyStates.set(event.id, event.state);
+        const c = this.conversations[event.conversation];
+        if (c?.last_message?.id === event.id) c.last_message.state = event.state;
+        break;
+      }
+      case 'conversations_changed':
+        this.seen.conversations++;
+        for (const c of event.conversations) {
+          this.conversations[c.jid] = c;
+          void this.markReadIfSeen(c.jid);
+        }
+        break;
+      case 'subscription_request':
+        if (!this.requests.includes(event.from)) this.requests = [...this.requests, event.from];
+        break;
+      case 'subscription_changed':
+        break;
+      case 'error':
+        this.error = event.error;
+        break;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// The one interface the UI talks to. `TauriBackend` calls the Rust commands of
+// src-tauri/src/commands.rs; `MockBackend` (mockBackend.ts) keeps everything in memory for
+// Vitest and for running the UI in a plain browser (`npm run dev`).
+
+import type {
+  AppError,
+  ContactPresence,
+  Conversation,
+  Event as EngineEvent,
+  Message,
+  OwnPresence,
+  RosterItem,
+  SearchHit,
+  SignInRequest,
+  Status,
+} from './bindings';
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+
+export type { EngineEvent };
+export type Unlisten = () => void;
+
+/** An error from a command: the engine's `{code, ...fields, message}`, or a bridge failure. */
+export type UiError = AppError | { code: 'bridge'; message: string };
+
+export interface Backend {
+  status(): Promise<Status>;
+  signIn(request: SignInRequest): Promise<Status>;
+  trustCertificate(fingerprint: string): Promise<Status>;
+  signOut(): Promise<Status>;
+  forgetAccount(jid: string, deleteHistory: boolean): Promise<Status>;
+
+  roster(): Promise<RosterItem[]>;
+  presences(): Promise<ContactPresence[]>;
+  subscriptionRequests(): Promise<string[]>;
+  conversations(): Promise<Conversation[]>;
+  /** The `limit` messages before message id `before` (or the latest), oldest first. */
+  history(conversation: string, before: number | null, limit: number): Promise<Message[]>;
+  search(query: string, conversation: string | null, limit: number): Promise<SearchHit[]>;
+
+  sendMessage(to: string, body: string): Promise<Message>;
+  markRead(conversation: string): Promise<number>;
+  setPresence(presence: OwnPresence, status: string | null): Promise<void>;
+  addContact(jid: string, name: string | null, groups: string[]): Promise<void>;
+  removeContact(jid: string): Promise<void>;
+  renameContact(jid: string, name: string | null): Promise<void>;
+  approveSubscription(jid: string): Promise<void>;
+  denySubscription(jid: string): Promise<void>;
+
+  onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten>;
+  onSessionChanged(handler: (status: Status) => void): Promise<Unlisten>;
+  /** The event stream skipped `missed` events: state must be re-read. */
+  onLagged(handler: (missed: number) => void): Promise<Unlisten>;
+}
+
+/** Whatever a command rejected with, as a `UiError`. */
+export function toUiError(error: unknown): UiError {
+  if (error && typeof error === 'object' && 'code' in error && typeof (error as { code: unknown }).code === 'string') {
+    const e = error as UiError;
+    return { ...e, message: typeof e.message === 'string' ? e.message : String(e.code) };
+  }
+  return { code: 'bridge', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** True inside the Tauri web view. */
+export function inTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+export class TauriBackend implements Backend {
+  private async call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    try {
+      return await invoke<T>(command, args);
+    } catch (error) {
+      throw toUiError(error);
+    }
+  }
+
+  private async on<T>(channel: string, handler: (payload: T) => void): Promise<Unlisten> {
+    return listen<T>(channel, (event) => handler(event.payload));
+  }
+
+  status() { return this.call<Status>('status'); }
+  signIn(request: SignInRequest) { return this.call<Status>('sign_in', { request }); }
+  trustCertificate(fingerprint: string) { return this.call<Status>('trust_certificate', { fingerprint }); }
+  signOut() { return this.call<Status>('sign_out'); }
+  forgetAccount(jid: string, deleteHistory: boolean) {
+    return this.call<Status>('forget_account', { jid, delete_history: deleteHistory });
+  }
+  roster() { return this.call<RosterItem[]>('roster'); }
+  presences() { return this.call<ContactPresence[]>('presences'); }
+  subscriptionRequests() { return this.call<string[]>('subscription_requests'); }
+  conversations() { return this.call<Conversation[]>('conversations'); }
+  history(conversation: string, before: number | null, limit: number) {
+    return this.call<Message[]>('history', { conversation, before, limit });
+  }
+  search(query: string, conversation: string | null, limit: number) {
+    return this.call<SearchHit[]>('search', { query, conversation, limit });
+  }
+  sendMessage(to: string, body: string) { return this.call<Message>('send_message', { to, body }); }
+  markRead(conversation: string) { return this.call<number>('mark_read', { conversation }); }
+  setPresence(presence: OwnPresence, status: string | null) {
+    return this.call<void>('set_presence', { presence, status });
+  }
+  addContact(jid: string, name: string | null, groups: string[]) {
+    return this.call<void>('add_contact', { jid, name, groups });
+  }
+  removeContact(jid: string) { return this.call<void>('remove_contact', { jid }); }
+  renameContact(jid: string, name: string | null) { return this.call<void>('rename_contact', { jid, name }); }
+  approveSubscription(jid: string) { return this.call<void>('approve_subscription', { jid }); }
+  denySubscription(jid: string) { return this.call<void>('deny_subscription', { jid }); }
+
+  onEngineEvent(handler: (event: EngineEvent) => void) { return this.on('engine-event', handler); }
+  onSessionChanged(handler: (status: Status) => void) { return this.on('session-changed', handler); }
+  onLagged(handler: (missed: number) => void) { return this.on('engine-lagged', handler); }
+}
+
+export { MockBackend } from './mockBackend';

@@ -1,0 +1,352 @@
+// An in-memory Backend: the same contract as the Rust side (events, errors with `code` and
+// `message`), no network. Used by Vitest and by `npm run dev` in a plain browser.
+
+import type {
+  AppError,
+  ContactPresence,
+  Conversation,
+  Message,
+  OwnPresence,
+  RosterItem,
+  SearchHit,
+  SignInRequest,
+  Status,
+} from './bindings';
+import type { Backend, EngineEvent, Unlisten } from './backend';
+
+export interface MockOptions {
+  /** The password `signIn` accepts (any JID). */
+  password?: string;
+  /** When set, the first sign-in fails with this certificate until it is trusted. */
+  untrustedFingerprint?: string;
+  /** Start signed in as this account (as after an automatic sign-in). */
+  signedInAs?: string;
+  roster?: RosterItem[];
+  presences?: ContactPresence[];
+  messages?: Message[];
+  requests?: string[];
+  /** Contacts that answer every message with "echo: …". */
+  echo?: string[];
+}
+
+type ErrorKind = AppError extends infer T ? (T extends unknown ? Omit<T, 'message'> : never) : never;
+
+function err(kind: ErrorKind, message: string): AppError {
+  return { ...kind, message } as AppError;
+}
+
+export class MockBackend implements Backend {
+  readonly calls: { command: string; args: unknown[] }[] = [];
+  private password: string;
+  private untrusted: string | null;
+  private trusted = false;
+  private current: Status;
+  private rosterItems: RosterItem[];
+  private presenceMap = new Map<string, ContactPresence>();
+  private messages: Message[];
+  private requests: string[];
+  private echo: Set<string>;
+  private nextId = 1;
+  private eventHandlers = new Set<(event: EngineEvent) => void>();
+  private statusHandlers = new Set<(status: Status) => void>();
+  private lagHandlers = new Set<(missed: number) => void>();
+
+  constructor(options: MockOptions = {}) {
+    this.password = options.password ?? 'secret';
+    this.untrusted = options.untrustedFingerprint ?? null;
+    this.rosterItems = options.roster ? [...options.roster] : [];
+    for (const p of options.presences ?? []) this.presenceMap.set(p.jid, p);
+    this.messages = options.messages ? [...options.messages] : [];
+    this.nextId = Math.max(0, ...this.messages.map((m) => m.id)) + 1;
+    this.requests = options.requests ? [...options.requests] : [];
+    this.echo = new Set(options.echo ?? []);
+    this.current = {
+      phase: 'signed_out',
+      account: null,
+      host: null,
+      port: null,
+      direct_tls: false,
+      ca_file: null,
+      remembered: false,
+      connection: null,
+      own_presence: 'available',
+      own_status: null,
+      error: null,
+    };
+    if (options.signedInAs) this.becomeSignedIn(options.signedInAs, true);
+  }
+
+  private log(command: string, ...args: unknown[]) {
+    this.calls.push({ command, args });
+  }
+
+  private setStatus(change: Partial<Status>) {
+    this.current = { ...this.current, ...change };
+    const snapshot = structuredClone(this.current);
+    for (const h of this.statusHandlers) h(snapshot);
+  }
+
+  private requireSession() {
+    if (this.current.phase !== 'signed_in') throw err({ code: 'not_connected' }, 'Not connected.');
+    return this.current.account!;
+  }
+
+  private becomeSignedIn(jid: string, remembered: boolean) {
+    this.setStatus({
+      phase: 'signed_in',
+      account: jid,
+      remembered,
+      error: null,
+      connection: { state: 'online', jid: `${jid}/rapport-mock`, sasl_mechanism: 'SCRAM-SHA-1', channel_binding: false, resumed: false },
+    });
+  }
+
+  // ---- test helpers ----
+
+  /** Delivers events to the UI as the Rust side would. */
+  emit(event: EngineEvent) {
+    for (const h of this.eventHandlers) h(structuredClone(event));
+  }
+
+  lag(missed: number) {
+    for (const h of this.lagHandlers) h(missed);
+  }
+
+  /** A contact sends us a message. */
+  receive(from: string, body: string, timestamp = Date.now()): Message {
+    const message: Message = {
+      id: this.nextId++,
+      conversation: from,
+      direction: 'incoming',
+      sender: `${from}/phone`,
+      body,
+      timestamp,
+      origin_id: null,
+      stanza_id: null,
+      state: 'none',
+      read: false,
+    };
+    this.messages.push(message);
+    this.emit({ type: 'messages_received', messages: [message] });
+    this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(from)] });
+    return message;
+  }
+
+  setContactPresence(presence: ContactPresence) {
+    this.presenceMap.set(presence.jid, presence);
+    this.emit({ type: 'presence_changed', contacts: [presence] });
+  }
+
+  private conversationOf(jid: string): Conversation {
+    const messages = this.messages.filter((m) => m.conversation === jid);
+    const last = messages[messages.length - 1] ?? null;
+    return {
+      jid,
+      last_message: last,
+      unread: messages.filter((m) => m.direction === 'incoming' && !m.read).length,
+      last_activity: last?.timestamp ?? 0,
+    };
+  }
+
+  // ---- Backend ----
+
+  async status() {
+    this.log('status');
+    return structuredClone(this.current);
+  }
+
+  async signIn(request: SignInRequest) {
+    this.log('signIn', { ...request, password: '***' });
+    const jid = request.jid.trim().toLowerCase();
+    if (!/^[^@\s]+@[^@\s]+$/.test(jid)) {
+      const e = err({ code: 'invalid_jid', input: request.jid, reason: 'an account address needs a user name before the @' }, `'${request.jid}' is not a valid address: an account address needs a user name before the @`);
+      this.setStatus({ error: e });
+      throw e;
+    }
+    this.setStatus({ phase: 'signing_in', account: jid, error: null });
+    await Promise.resolve();
+    if (this.untrusted && !this.trusted) {
+      this.pendingPassword = request.password;
+      this.pendingRemember = request.remember;
+      const e = err(
+        { code: 'untrusted_certificate', fingerprint: this.untrusted, reason: 'unknown issuer' },
+        `The server's certificate is not trusted (unknown issuer). SHA-256 fingerprint: ${this.untrusted}`,
+      );
+      this.setStatus({ phase: 'signed_out', error: e });
+      throw e;
+    }
+    if (request.password !== this.password) {
+      const e = err({ code: 'wrong_password' }, 'The password is wrong, or the account does not exist.');
+      this.setStatus({ phase: 'signed_out', error: e });
+      throw e;
+    }
+    this.becomeSignedIn(jid, request.remember);
+    return structuredClone(this.current);
+  }
+
+  private pendingPassword: string | null = null;
+  private pendingRemember = false;
+
+  async trustCertificate(fingerprint: string) {
+    this.log('trustCertificate', fingerprint);
+    if (!this.untrusted || fingerprint !== this.untrusted || this.pendingPassword === null) {
+      throw err({ code: 'invalid_input', field: 'certificate', reason: 'no sign-in is waiting' }, 'Invalid certificate: no sign-in is waiting');
+    }
+    this.trusted = true;
+    const password = this.pendingPassword;
+    this.pendingPassword = null;
+    return this.signIn({ jid: this.current.account!, password, remember: this.pendingRemember, host: null, port: null, direct_tls: false, ca_file: null });
+  }
+
+  async signOut() {
+    this.log('signOut');
+    this.setStatus({ phase: 'signed_out', connection: null, error: null });
+    return structuredClone(this.current);
+  }
+
+  async forgetAccount(jid: string, deleteHistory: boolean) {
+    this.log('forgetAccount', jid, deleteHistory);
+    if (deleteHistory) this.messages = [];
+    this.setStatus({ phase: 'signed_out', account: null, remembered: false, connection: null, error: null });
+    return structuredClone(this.current);
+  }
+
+  async roster() {
+    this.log('roster');
+    this.requireSession();
+    return structuredClone(this.rosterItems);
+  }
+
+  async presences() {
+    this.log('presences');
+    this.requireSession();
+    return structuredClone([...this.presenceMap.values()]);
+  }
+
+  async subscriptionRequests() {
+    this.log('subscriptionRequests');
+    this.requireSession();
+    return [...this.requests];
+  }
+
+  async conversations() {
+    this.log('conversations');
+    this.requireSession();
+    const jids = [...new Set(this.messages.map((m) => m.conversation))];
+    return jids.map((j) => this.conversationOf(j)).sort((a, b) => b.last_activity - a.last_activity);
+  }
+
+  async history(conversation: string, before: number | null, limit: number) {
+    this.log('history', conversation, before, limit);
+    this.requireSession();
+    const all = this.messages.filter((m) => m.conversation === conversation && (before === null || m.id < before));
+    return structuredClone(all.slice(Math.max(0, all.length - limit)));
+  }
+
+  async search(query: string, conversation: string | null, limit: number): Promise<SearchHit[]> {
+    this.log('search', query, conversation, limit);
+    this.requireSession();
+    const q = query.toLowerCase();
+    return this.messages
+      .filter((m) => (conversation === null || m.conversation === conversation) && m.body.toLowerCase().includes(q))
+      .slice(0, limit)
+      .map((message) => ({ message: structuredClone(message), snippet: message.body }));
+  }
+
+  async sendMessage(to: string, body: string) {
+    this.log('sendMessage', to, body);
+    const account = this.requireSession();
+    if (!body.trim()) throw err({ code: 'invalid_input', field: 'message', reason: 'the message is empty' }, 'Invalid message: the message is empty');
+    const message: Message = {
+      id: this.nextId++,
+      conversation: to,
+      direction: 'outgoing',
+      sender: `${account}/rapport-mock`,
+      body,
+      timestamp: Date.now(),
+      origin_id: `o${this.nextId}`,
+      stanza_id: null,
+      state: 'pending',
+      read: true,
+    };
+    this.messages.push(message);
+    queueMicrotask(() => {
+      message.state = 'sent';
+      this.emit({ type: 'message_updated', id: message.id, conversation: to, state: 'sent' });
+      this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(to)] });
+      if (this.echo.has(to)) setTimeout(() => this.receive(to, `echo: ${body}`), 300);
+    });
+    return structuredClone(message);
+  }
+
+  async markRead(conversation: string) {
+    this.log('markRead', conversation);
+    this.requireSession();
+    let changed = 0;
+    for (const m of this.messages) {
+      if (m.conversation === conversation && !m.read) {
+        m.read = true;
+        changed++;
+      }
+    }
+    if (changed) this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(conversation)] });
+    return changed;
+  }
+
+  async setPresence(presence: OwnPresence, status: string | null) {
+    this.log('setPresence', presence, status);
+    this.requireSession();
+    this.setStatus({ own_presence: presence, own_status: status });
+  }
+
+  async addContact(jid: string, name: string | null, groups: string[]) {
+    this.log('addContact', jid, name, groups);
+    this.requireSession();
+    const item: RosterItem = { jid, name, groups, subscription: 'none', pending_out: true };
+    this.rosterItems = [...this.rosterItems.filter((i) => i.jid !== jid), item];
+    this.emit({ type: 'roster_updated', changed: [item], removed: [] });
+  }
+
+  async removeContact(jid: string) {
+    this.log('removeContact', jid);
+    this.requireSession();
+    this.rosterItems = this.rosterItems.filter((i) => i.jid !== jid);
+    this.emit({ type: 'roster_updated', changed: [], removed: [jid] });
+  }
+
+  async renameContact(jid: string, name: string | null) {
+    this.log('renameContact', jid, name);
+    this.requireSession();
+    const item = this.rosterItems.find((i) => i.jid === jid);
+    if (!item) throw err({ code: 'invalid_input', field: 'contact', reason: `${jid} is not in your contacts` }, `Invalid contact: ${jid} is not in your contacts`);
+    item.name = name;
+    this.emit({ type: 'roster_updated', changed: [structuredClone(item)], removed: [] });
+  }
+
+  async approveSubscription(jid: string) {
+    this.log('approveSubscription', jid);
+    this.requireSession();
+    this.requests = this.requests.filter((r) => r !== jid);
+  }
+
+  async denySubscription(jid: string) {
+    this.log('denySubscription', jid);
+    this.requireSession();
+    this.requests = this.requests.filter((r) => r !== jid);
+  }
+
+  async onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten> {
+    this.eventHandlers.add(handler);
+    return () => this.eventHandlers.delete(handler);
+  }
+
+  async onSessionChanged(handler: (status: Status) => void): Promise<Unlisten> {
+    this.statusHandlers.add(handler);
+    return () => this.statusHandlers.delete(handler);
+  }
+
+  async onLagged(handler: (missed: number) => void): Promise<Unlisten> {
+    this.lagHandlers.add(handler);
+    return () => this.lagHandlers.delete(handler);
+  }
+}

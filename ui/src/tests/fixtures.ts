@@ -1,0 +1,37 @@
+import type { Message, RosterItem } from '../lib/bindings';
+import { MockBackend, type MockOptions } from '../lib/mockBackend';
+import { AppStore } from '../lib/app.svelte';
+
+export const roster: RosterItem[] = [
+  { jid: 'bob@localhost', name: 'Bob', groups: [], subscription: 'both', pending_out: false },
+  { jid: 'carol@localhost', name: 'Carol', groups: [], subscription: 'both', pending_out: false },
+  { jid: 'dave@localhost', name: null, groups: [], subscription: 'both', pending_out: false },
+];
+
+export function message(id: number, conversation: string, body: string, timestamp: number, outgoing = false): Message {
+  return {
+    id,
+    conversation,
+    direction: outgoing ? 'outgoing' : 'incoming',
+    sender: outgoing ? 'alice@localhost/r' : `${conversation}/x`,
+    body,
+    timestamp,
+    origin_id: null,
+    stanza_id: null,
+    state: outgoing ? 'sent' : 'none',
+    read: true,
+  };
+}
+
+export async function signedIn(options: MockOptions = {}) {
+  const backend = new MockBackend({ signedInAs: 'alice@localhost', roster, ...options });
+  const store = new AppStore(backend);
+  await store.start();
+  await flush();
+  return { backend, store };
+}
+
+/** Lets pending promises and Svelte effects run. */
+export async function flush() {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
