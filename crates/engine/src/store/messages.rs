@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 
 use rusqlite::types::Type;
-use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, OptionalExtension, Params, Row, Transaction, TransactionBehavior,
+};
 
 use super::conversations::{self, ConversationDelta};
 use super::{InsertOutcome, Store, StoreError};
-use crate::types::{DeliveryState, Direction, Message, MessageId, NewMessage};
+use crate::types::{DeliveryState, Direction, Message, MessageId, Millis, NewMessage};
 
 /// Largest page [`Store::history`] returns.
 pub const MAX_PAGE: u32 = 500;
@@ -68,35 +70,28 @@ impl Store {
             return Ok(Vec::new());
         }
         let conn = self.reader();
-        let rows = match before {
-            None => {
-                let mut stmt = conn.prepare_cached(&format!(
+        match before {
+            None => query_messages(
+                &conn,
+                &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation = ?1 \
                      ORDER BY m.timestamp DESC, m.id DESC LIMIT ?2"
-                ))?;
-                let rows =
-                    stmt.query_map(params![conversation, limit], |row| message_from_row(row, 0))?;
-                rows.collect::<Result<Vec<_>, _>>()?
-            }
+                ),
+                params![conversation, limit],
+            ),
             Some(before) => {
-                let timestamp: i64 = conn
-                    .prepare_cached("SELECT timestamp FROM messages WHERE id = ?1")?
-                    .query_row([before], |row| row.get(0))
-                    .optional()?
-                    .ok_or_else(|| StoreError::NotFound(format!("message {before}")))?;
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation = ?1 \
-                     AND (m.timestamp, m.id) < (?2, ?3) \
-                     ORDER BY m.timestamp DESC, m.id DESC LIMIT ?4"
-                ))?;
-                let rows = stmt
-                    .query_map(params![conversation, timestamp, before, limit], |row| {
-                        message_from_row(row, 0)
-                    })?;
-                rows.collect::<Result<Vec<_>, _>>()?
+                let timestamp = timestamp_of(&conn, before)?;
+                query_messages(
+                    &conn,
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation = ?1 \
+                         AND (m.timestamp, m.id) < (?2, ?3) \
+                         ORDER BY m.timestamp DESC, m.id DESC LIMIT ?4"
+                    ),
+                    params![conversation, timestamp, before, limit],
+                )
             }
-        };
-        Ok(rows)
+        }
     }
 
     /// One stored message.
@@ -145,12 +140,13 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
     let origin_id = non_empty(new.origin_id.as_deref());
     let stanza_id = non_empty(new.stanza_id.as_deref());
     let sender_bare = bare_jid(&new.sender);
+    let conversation_key = local_part(&new.conversation);
     let read = new.direction == Direction::Outgoing;
     let changed = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO messages (conversation, direction, sender, sender_bare, body, \
-             timestamp, origin_id, stanza_id, state, read) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             timestamp, origin_id, stanza_id, state, read, conversation_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             new.conversation,
@@ -163,13 +159,11 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
             stanza_id,
             new.state.as_str(),
             read,
+            conversation_key,
         ])?;
     if changed == 1 {
         let id = tx.last_insert_rowid();
-        tx.prepare_cached(
-            "INSERT INTO messages_fts (rowid, body, conversation) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![id, new.body, new.conversation])?;
+        index_for_search(tx, id, &new.body, conversation_key)?;
         return Ok(InsertOutcome::Inserted(Message {
             id,
             conversation: new.conversation.clone(),
@@ -205,6 +199,20 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
     )))
 }
 
+/// Adds a new row to the full-text index, with the same values the row holds.
+fn index_for_search(
+    tx: &Transaction<'_>,
+    id: MessageId,
+    body: &str,
+    conversation_key: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, body, conversation_key) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![id, body, conversation_key])?;
+    Ok(())
+}
+
 fn id_by_stanza_id(
     tx: &Transaction<'_>,
     conversation: &str,
@@ -238,7 +246,24 @@ fn fill_stanza_id(tx: &Transaction<'_>, id: MessageId, stanza_id: &str) -> rusql
     Ok(())
 }
 
-fn select_message(conn: &rusqlite::Connection, id: MessageId) -> rusqlite::Result<Option<Message>> {
+fn query_messages(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |row| message_from_row(row, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn timestamp_of(conn: &Connection, id: MessageId) -> Result<Millis, StoreError> {
+    conn.prepare_cached("SELECT timestamp FROM messages WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("message {id}")))
+}
+
+fn select_message(conn: &Connection, id: MessageId) -> rusqlite::Result<Option<Message>> {
     conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?1"
     ))?
@@ -289,6 +314,12 @@ fn parse_direction(text: &str) -> Option<Direction> {
 /// The JID up to the first '/', i.e. without the resource.
 fn bare_jid(jid: &str) -> &str {
     jid.split_once('/').map_or(jid, |(bare, _resource)| bare)
+}
+
+/// The JID up to the first '@' (the whole JID if it has none): the part of a conversation's JID
+/// that the full-text index holds.
+pub(super) fn local_part(jid: &str) -> &str {
+    jid.split_once('@').map_or(jid, |(local, _domain)| local)
 }
 
 fn non_empty(id: Option<&str>) -> Option<&str> {
@@ -654,19 +685,24 @@ mod tests {
     #[test]
     fn large_and_odd_bodies_are_stored_verbatim() {
         let store = Store::open_in_memory().unwrap();
-        let big = "ä\u{7}\t\r\n'\"; DROP TABLE messages; --".repeat(40_000);
+        let big = "ä\u{7}\t\r\n'\"; DROP TABLE messages; --".repeat(4_000);
         let odd_jid = "weird'\"%_\\@example.org/res/with/slashes";
         let mut msg = incoming(odd_jid, &big, i64::MIN);
         msg.sender = odd_jid.to_owned();
+        let with_nul = incoming(odd_jid, "before\u{0}after", 0);
         let mut future = incoming(odd_jid, "", i64::MAX);
         future.origin_id = Some("o".repeat(10_000));
-        let outcomes = store.insert_messages(&[msg, future]).unwrap();
+        let outcomes = store.insert_messages(&[msg, with_nul, future]).unwrap();
         let id = inserted(&outcomes[0]).id;
         assert_eq!(store.message(id).unwrap().unwrap().body, big);
         let page = store.history(odd_jid, None, 10).unwrap();
-        assert_eq!(page.len(), 2);
+        assert_eq!(page.len(), 3);
         assert_eq!(page[0].timestamp, i64::MAX);
-        assert_eq!(page[1].timestamp, i64::MIN);
+        assert_eq!(page[1].body, "before\u{0}after");
+        assert_eq!(page[2].timestamp, i64::MIN);
+        let hits = store.search("after", Some(odd_jid), 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(store.search("drop table", None, 10).unwrap().len(), 1);
     }
 
     #[test]
@@ -674,5 +710,12 @@ mod tests {
         assert_eq!(bare_jid("a@b/c/d"), "a@b");
         assert_eq!(bare_jid("a@b"), "a@b");
         assert_eq!(bare_jid("/x"), "");
+    }
+
+    #[test]
+    fn local_part_stops_at_the_first_at_sign() {
+        assert_eq!(local_part("a@b@c/d"), "a");
+        assert_eq!(local_part("example.org"), "example.org");
+        assert_eq!(local_part("@x"), "");
     }
 }

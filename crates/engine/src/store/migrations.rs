@@ -22,7 +22,9 @@ const MIGRATIONS: &[&str] = &[
         origin_id    TEXT,
         stanza_id    TEXT,
         state        TEXT    NOT NULL,
-        read         INTEGER NOT NULL DEFAULT 0
+        read         INTEGER NOT NULL DEFAULT 0,
+        -- what the full-text index knows of the conversation: the JID's local part
+        conversation_key TEXT    NOT NULL
     );
     CREATE INDEX messages_by_time ON messages (conversation, timestamp, id);
     CREATE UNIQUE INDEX messages_stanza_id ON messages (conversation, stanza_id)
@@ -30,27 +32,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX messages_origin_id ON messages (conversation, origin_id, sender_bare)
         WHERE origin_id IS NOT NULL;
 
-    -- The conversation is indexed too so that a search within one conversation intersects
-    -- posting lists instead of filtering every match of the words.
+    -- The conversation's local part is indexed too, so that a search within one conversation
+    -- intersects posting lists instead of filtering every match of the words. (The domain
+    -- would only add tokens shared by most conversations.) Prefix indexes keep short prefixes,
+    -- which match many different words, from merging all their posting lists on every search.
     CREATE VIRTUAL TABLE messages_fts USING fts5 (
         body,
-        conversation,
+        conversation_key,
         content = 'messages',
         content_rowid = 'id',
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '1 2 3'
     );
     -- No AFTER INSERT trigger: `insert_messages` indexes each new row itself. A trigger would
     -- make every insert keep a statement journal (a copy of each page it touches), which
     -- roughly doubles the cost of the hot insert path.
     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, body, conversation)
-            VALUES ('delete', old.id, old.body, old.conversation);
+        INSERT INTO messages_fts (messages_fts, rowid, body, conversation_key)
+            VALUES ('delete', old.id, old.body, old.conversation_key);
     END;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, conversation ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, body, conversation)
-            VALUES ('delete', old.id, old.body, old.conversation);
-        INSERT INTO messages_fts (rowid, body, conversation)
-            VALUES (new.id, new.body, new.conversation);
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, conversation_key ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body, conversation_key)
+            VALUES ('delete', old.id, old.body, old.conversation_key);
+        INSERT INTO messages_fts (rowid, body, conversation_key)
+            VALUES (new.id, new.body, new.conversation_key);
     END;
 
     CREATE TABLE conversations (

@@ -2,9 +2,13 @@
 //!
 //! One [`Store`] wraps one database file. It is `Send + Sync` and every method takes `&self`, so
 //! the session can share it behind an `Arc` and call it from `tokio::task::spawn_blocking`.
-//! A file database has two connections: one writer and one reader, each behind its own mutex, so
-//! history pages and searches do not wait behind a large insert batch (WAL mode lets the reader
-//! see the last committed state while the writer works). An in-memory database has one connection.
+//! A file database has a writer and a reader connection, each behind its own mutex, so history
+//! pages and searches do not wait behind a large insert batch (WAL mode lets the reader see the
+//! last committed state while the writer works), plus a background thread with a third
+//! connection that checkpoints the WAL (see `checkpoint.rs`). An in-memory database has one
+//! connection.
+//!
+//! Schema and the reasons behind it: `migrations.rs`.
 
 mod checkpoint;
 mod conversations;
@@ -23,7 +27,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::types::{Message, MessageId};
 
+pub use messages::MAX_PAGE;
 pub use migrations::SCHEMA_VERSION;
+pub use search::MAX_HITS;
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,8 +62,9 @@ pub enum StoreError {
     /// A message, conversation or other record the call refers to does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// Stored data that cannot be decoded (for example a malformed roster group list).
-    #[error("invalid stored data: {0}")]
+    /// A value that cannot be converted to its stored form. (Stored data that cannot be decoded
+    /// surfaces as `Sqlite(FromSqlConversionFailure)`.)
+    #[error("invalid data: {0}")]
     Invalid(String),
 }
 

@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::messages::{message_from_row, MESSAGE_COLUMNS};
+use super::messages::{local_part, message_from_row, MESSAGE_COLUMNS};
 use super::{Store, StoreError};
 use crate::types::SearchHit;
 
@@ -11,6 +11,19 @@ pub const MAX_HITS: u32 = 500;
 
 /// Tokens of context the snippet keeps around the match.
 const SNIPPET_TOKENS: u32 = 16;
+
+/// FTS5's `snippet()` takes time quadratic in the number of matches within one body (a long
+/// "lol lol lol …" takes seconds), so longer bodies are marked up with the linear `highlight()`
+/// and cut down here instead.
+const SNIPPET_MAX_BODY_BYTES: usize = 1024;
+
+/// Characters of context kept on each side of the first match when cutting a long body.
+const CONTEXT_CHARS: usize = 60;
+
+/// Match markers for `highlight()`: Unicode noncharacters, reserved for internal use, so they
+/// are practically never in a body (if one is, the snippet merely looks odd).
+const OPEN_MARK: char = '\u{FDD0}';
+const CLOSE_MARK: char = '\u{FDD1}';
 
 impl Store {
     /// Messages containing every word of `query` (the last one as a prefix), newest first
@@ -41,19 +54,105 @@ impl Store {
         // is always checked here too: the index only narrows the candidates.
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS}, \
-               snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) \
+               CASE WHEN octet_length(m.body) <= {SNIPPET_MAX_BODY_BYTES} \
+                 THEN snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) \
+                 ELSE highlight(messages_fts, 0, char({open}), char({close})) END, \
+               octet_length(m.body) <= {SNIPPET_MAX_BODY_BYTES} \
              FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid \
              WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.conversation = ?2) \
-             ORDER BY messages_fts.rowid DESC LIMIT ?3"
+             ORDER BY messages_fts.rowid DESC LIMIT ?3",
+            open = u32::from(OPEN_MARK),
+            close = u32::from(CLOSE_MARK),
         ))?;
         let rows = stmt.query_map(params![fts_query, conversation, limit], |row| {
+            let text: String = row.get(10)?;
+            let is_snippet: bool = row.get(11)?;
             Ok(SearchHit {
                 message: message_from_row(row, 0)?,
-                snippet: row.get(10)?,
+                snippet: if is_snippet {
+                    text
+                } else {
+                    cut_highlighted(&text)
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Turns a body marked up by `highlight()` into a snippet: the text around the first match, cut
+/// at word boundaries, with `…` where text was left out and `[`/`]` around the matches.
+fn cut_highlighted(marked: &str) -> String {
+    let Some(first) = marked.find(OPEN_MARK) else {
+        return marked.chars().take(2 * CONTEXT_CHARS).collect();
+    };
+    let first_end = marked[first..]
+        .find(CLOSE_MARK)
+        .map_or(marked.len(), |i| first + i);
+    let start = word_start_before(marked, first);
+    let end = word_end_after(marked, first_end);
+
+    let mut snippet = String::with_capacity(end - start + 8);
+    if start > 0 {
+        snippet.push('…');
+    }
+    let mut open = false;
+    for c in marked[start..end].chars() {
+        match c {
+            OPEN_MARK => {
+                open = true;
+                snippet.push('[');
+            }
+            CLOSE_MARK => {
+                open = false;
+                snippet.push(']');
+            }
+            c => snippet.push(c),
+        }
+    }
+    if open {
+        snippet.push(']');
+    }
+    if end < marked.len() {
+        snippet.push('…');
+    }
+    snippet
+}
+
+/// A byte offset about [`CONTEXT_CHARS`] characters before `at`, moved forward to the start of
+/// a word if there is a space in between.
+fn word_start_before(text: &str, at: usize) -> usize {
+    let window_start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(CONTEXT_CHARS - 1)
+        .map_or(0, |(i, _)| i);
+    if window_start == 0 {
+        return 0;
+    }
+    match text[window_start..at].find(char::is_whitespace) {
+        Some(space) => {
+            let after = window_start + space;
+            after + text[after..].chars().next().map_or(0, char::len_utf8)
+        }
+        None => window_start,
+    }
+}
+
+/// A byte offset about [`CONTEXT_CHARS`] characters after `at`, moved back to the end of a word
+/// if there is a space in between.
+fn word_end_after(text: &str, at: usize) -> usize {
+    // `at` is the closing mark itself; keep it and the characters after it.
+    let window_end = text[at..]
+        .char_indices()
+        .nth(CONTEXT_CHARS + 1)
+        .map_or(text.len(), |(i, _)| at + i);
+    if window_end == text.len() {
+        return window_end;
+    }
+    text[at..window_end]
+        .rfind(char::is_whitespace)
+        .map_or(window_end, |space| at + space)
 }
 
 /// Turns plain user text into FTS5 terms: every whitespace-separated term becomes a quoted
@@ -77,22 +176,18 @@ fn fts_terms(input: &str) -> Option<String> {
     Some(query)
 }
 
-/// Restricts `terms` to the body and to rows whose conversation column contains the tokens of
-/// the JID's local part as a phrase (the domain's tokens are shared by most conversations and
-/// would only slow the intersection down). The index merely narrows the candidates; the caller
-/// checks the conversation exactly. A part without an ASCII letter or digit might tokenize to
-/// nothing, and an empty phrase would match no row, so then the whole JID is used, or nothing.
+/// Restricts `terms` to the body and to rows whose `conversation_key` (the JID's local part,
+/// see the schema) contains the local part's tokens as a phrase. The index merely narrows the
+/// candidates; the caller checks the conversation exactly. A local part without an ASCII letter
+/// or digit might tokenize to nothing, and an empty phrase would match no row, so then the
+/// filter is left out.
 fn scoped_query(terms: &str, jid: &str) -> String {
-    let has_token = |part: &str| part.chars().any(|c| c.is_ascii_alphanumeric());
-    let local = jid.split_once('@').map(|(local, _domain)| local);
-    let Some(filter) = local
-        .filter(|local| has_token(local))
-        .or(Some(jid).filter(|jid| has_token(jid)))
-    else {
+    let local = local_part(jid);
+    if !local.chars().any(|c| c.is_ascii_alphanumeric()) {
         return format!("body : ({terms})");
-    };
-    let mut query = format!("body : ({terms}) AND conversation : ");
-    push_quoted(&mut query, filter);
+    }
+    let mut query = format!("body : ({terms}) AND conversation_key : ");
+    push_quoted(&mut query, local);
     query
 }
 
@@ -118,6 +213,14 @@ mod tests {
 
     fn bodies(hits: &[SearchHit]) -> Vec<&str> {
         hits.iter().map(|h| h.message.body.as_str()).collect()
+    }
+
+    /// Fails unless the index holds exactly what its content table says it should.
+    fn integrity_check(store: &Store) -> rusqlite::Result<usize> {
+        store.writer().execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
     }
 
     fn sample_store() -> Store {
@@ -163,20 +266,21 @@ mod tests {
     fn scoped_query_filters_on_the_local_part() {
         assert_eq!(
             scoped_query(r#""x"*"#, r#"a"b@example.org/res"#),
-            r#"body : ("x"*) AND conversation : "a""b""#
-        );
-        assert_eq!(
-            scoped_query(r#""x"*"#, "\u{0}a@b"),
-            r#"body : ("x"*) AND conversation : " a""#
+            r#"body : ("x"*) AND conversation_key : "a""b""#
         );
         assert_eq!(
             scoped_query(r#""x"*"#, "example.org"),
-            r#"body : ("x"*) AND conversation : "example.org""#
+            r#"body : ("x"*) AND conversation_key : "example.org""#
+        );
+        assert_eq!(
+            scoped_query(r#""x"*"#, "\u{0}a@b"),
+            r#"body : ("x"*) AND conversation_key : " a""#
         );
         assert_eq!(
             scoped_query(r#""x"*"#, "日本@example.org"),
-            r#"body : ("x"*) AND conversation : "日本@example.org""#
+            r#"body : ("x"*)"#
         );
+        assert_eq!(scoped_query(r#""x"*"#, "@example.org"), r#"body : ("x"*)"#);
         assert_eq!(scoped_query(r#""x"*"#, "@/"), r#"body : ("x"*)"#);
     }
 
@@ -192,18 +296,40 @@ mod tests {
             "@/",
             "日本@例え",
             "日本@example.org",
+            "a\u{0}b@example.org",
+            "a@b@c",
+            "a",
         ];
         let batch: Vec<_> = jids
             .iter()
             .map(|jid| incoming(jid, "tea time", 1))
             .collect();
         store.insert_messages(&batch).unwrap();
+        integrity_check(&store).unwrap();
         for jid in jids {
             let hits = store.search("tea", Some(jid), 10).unwrap();
             assert_eq!(hits.len(), 1, "{jid}");
             assert_eq!(hits[0].message.conversation, jid);
         }
-        assert_eq!(store.search("tea", None, 10).unwrap().len(), jids.len());
+        assert_eq!(store.search("tea", None, 50).unwrap().len(), jids.len());
+    }
+
+    #[test]
+    fn integrity_check_notices_rows_missing_from_the_index() {
+        let store = sample_store();
+        store
+            .writer()
+            .execute(
+                "INSERT INTO messages (conversation, direction, sender, sender_bare, body, \
+                 timestamp, state, conversation_key) \
+                 VALUES ('a@x', 'incoming', 'a@x', 'a@x', 'unindexed', 1, 'none', 'a')",
+                [],
+            )
+            .unwrap();
+        assert!(
+            integrity_check(&store).is_err(),
+            "the check must be able to fail"
+        );
     }
 
     #[test]
@@ -285,6 +411,68 @@ mod tests {
             "{}",
             hit.snippet
         );
+    }
+
+    #[test]
+    fn long_bodies_get_a_cut_snippet_around_the_first_match() {
+        let store = Store::open_in_memory().unwrap();
+        let long = format!(
+            "{} needle in [a] haystack {}",
+            "hay ".repeat(400),
+            "straw ".repeat(400)
+        );
+        store.insert_messages(&[incoming(BOB, &long, 1)]).unwrap();
+        let snippet = store.search("needle", None, 10).unwrap().remove(0).snippet;
+        assert!(
+            snippet.starts_with("…hay ") && snippet.ends_with(" straw…"),
+            "{snippet}"
+        );
+        assert!(snippet.contains(" [needle] in [a] haystack "), "{snippet}");
+        assert!(snippet.chars().count() < 3 * CONTEXT_CHARS, "{snippet}");
+    }
+
+    #[test]
+    fn many_matches_in_one_huge_body_stay_fast() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .insert_messages(&[incoming(BOB, &"lol ".repeat(30_000), 1)])
+            .unwrap();
+        let started = std::time::Instant::now();
+        let hits = store.search("lol", None, 10).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            hits[0].snippet.starts_with("[lol] [lol]"),
+            "{}",
+            hits[0].snippet
+        );
+    }
+
+    #[test]
+    fn cutting_respects_characters_and_edges() {
+        let mark = |s: &str| {
+            s.replace('[', &OPEN_MARK.to_string())
+                .replace(']', &CLOSE_MARK.to_string())
+        };
+        assert_eq!(
+            cut_highlighted(&mark("[hit] at the start")),
+            "[hit] at the start"
+        );
+        let wide = format!("{}[ä]{}", "ä".repeat(300), "日".repeat(300));
+        let cut = cut_highlighted(&mark(&wide));
+        assert!(
+            cut.starts_with('…') && cut.ends_with('…') && cut.contains("[ä]"),
+            "{cut}"
+        );
+        assert_eq!(cut.chars().count(), 2 * CONTEXT_CHARS + 5);
+        let words = format!("{} [x] {}", "ab ".repeat(100), "cd ".repeat(100));
+        let cut = cut_highlighted(&mark(&words));
+        assert!(cut.starts_with("…ab ") && cut.ends_with(" cd…"), "{cut}");
+        assert_eq!(cut_highlighted("no marks at all"), "no marks at all");
+        assert_eq!(cut_highlighted(&mark("[")), "[]");
     }
 
     #[test]
@@ -417,14 +605,7 @@ mod tests {
         assert!(store.search("notes", None, 10).unwrap().is_empty());
         assert_eq!(store.search("different", None, 10).unwrap().len(), 1);
         assert_eq!(store.search("cafe", None, 10).unwrap().len(), 2);
-        // The index is consistent with its content table.
-        store
-            .writer()
-            .execute(
-                "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
-                [],
-            )
-            .unwrap();
+        integrity_check(&store).unwrap();
     }
 
     #[test]
