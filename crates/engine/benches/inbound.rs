@@ -12,7 +12,8 @@ use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::Element;
 
 const MESSAGES: usize = 200_000;
-const BATCH: usize = 500;
+/// As in the session: a batch is what arrived while the previous one was being stored, up to this.
+const BATCH: usize = rapport_engine::pipeline::MAX_BATCH;
 
 fn stanza(i: usize) -> String {
     format!(

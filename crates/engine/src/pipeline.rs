@@ -12,6 +12,9 @@ use xmpp_parsers::roster::Roster;
 
 use crate::types::{Availability, Direction, Millis, NewMessage, ResourcePresence, RosterItem};
 
+/// Stanzas processed (and stored in one transaction) together at most. Batches grow with the
+/// load: what arrived while the previous batch was being stored (see `QUEUE_DEPTH`).
+pub const MAX_BATCH: usize = 5000;
 /// Bodies above this are refused (servers cap stanzas at a few hundred KiB anyway).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Ids from the network are opaque strings; longer ones are not worth storing.

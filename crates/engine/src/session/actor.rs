@@ -30,8 +30,7 @@ use crate::pipeline::{self, Context, PresenceUpdate, Rejection};
 use crate::store::InsertOutcome;
 use crate::types::{DeliveryState, Direction, NewMessage};
 
-/// Stanzas processed (and stored) together at most.
-const MAX_BATCH: usize = 500;
+use crate::pipeline::MAX_BATCH;
 
 pub struct Actor {
     shared: Arc<Shared>,

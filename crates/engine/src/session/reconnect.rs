@@ -17,8 +17,9 @@ const FIRST_DELAY: Duration = Duration::from_secs(1);
 const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A session shorter than this counts as dropped right after sign-in.
 const STABLE_SESSION: Duration = Duration::from_secs(30);
-/// Stanzas the stream buffers between the actor and the socket.
-const QUEUE_DEPTH: usize = 256;
+/// Stanzas the stream buffers between the socket and the actor: while one batch is stored, the
+/// next accumulates here (adaptive batching under load).
+const QUEUE_DEPTH: usize = 4096;
 
 pub enum LoginReport {
     Succeeded(LoginInfo),
