@@ -149,6 +149,11 @@ impl RawClient {
     /// STARTTLS to `server`, SASL PLAIN as `user`, bind resource `harness`.
     /// PLAIN keeps this client tiny; it is only ever sent inside TLS.
     pub fn login(server: &XmppServer, user: &TestUser) -> io::Result<RawClient> {
+        RawClient::login_as(server, user, "harness")
+    }
+
+    /// Like [`login`](Self::login), binding `resource` (e.g. to take over another session's).
+    pub fn login_as(server: &XmppServer, user: &TestUser, resource: &str) -> io::Result<RawClient> {
         let mut c = RawClient::connect_starttls(
             server.host(),
             server.starttls_port(),
@@ -157,10 +162,11 @@ impl RawClient {
         )?;
         c.authenticate(&user.username, &user.password)?;
         c.open_stream(IO_TIMEOUT)?;
-        c.send(
+        c.send(&format!(
             "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
-             <resource>harness</resource></bind></iq>",
-        )?;
+             <resource>{}</resource></bind></iq>",
+            escape(resource)
+        ))?;
         let got = c.read_until("</iq>", IO_TIMEOUT)?;
         if !got.contains("result") {
             return Err(other(format!("bind failed: {got}")));

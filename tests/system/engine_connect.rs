@@ -234,3 +234,22 @@ async fn a_tls_server_with_an_unknown_certificate_is_refused_with_its_fingerprin
     let error = login_error(login_with_timeout(&account, "pw", &identity("alice@localhost"), WAIT).await);
     assert_eq!(error, EngineError::UntrustedCertificate { fingerprint: expected, reason: "issued by an unknown authority".into() });
 }
+
+/// Another client taking over our resource makes the server end our stream with `conflict`:
+/// reported as a typed error, and no reconnect (which would kick the other one in turn).
+async fn a_conflict_from_the_server_is_reported_and_not_fought(server: &'static XmppServer) {
+    let user = server.create_user("conflict");
+    let mut online = sign_in(server, &user).await;
+    let resource = online.session.bound_jid().unwrap().split_once('/').unwrap().1.to_owned();
+    let user2 = user.clone();
+    let _usurper = tokio::task::spawn_blocking(move || rapport_system_tests::RawClient::login_as(server, &user2, &resource).unwrap()).await.unwrap();
+    let reason = expect_event(&mut online.events, "offline with the stream error", |e| match e {
+        Event::ConnectionChanged { state: ConnectionState::Offline { reason } } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    let Some(EngineError::StreamError { condition, .. }) = reason else { panic!("{reason:?}") };
+    assert_eq!(condition, "conflict");
+}
+
+on_both_servers!(a_conflict_from_the_server_is_reported_and_not_fought);

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -12,6 +13,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// Servers cap stanzas far lower (Prosody: 256 KiB by default).
 pub const MAX_STANZA_BYTES: usize = 1024 * 1024;
 pub const MAX_DEPTH: u32 = 48;
+/// A `<stream:error/>` longer than this is not worth reading.
+const MAX_STREAM_ERROR_BYTES: usize = 4096;
+
+/// Where the guard leaves the server's last stream error (tokio-xmpp only logs it).
+pub type StreamErrorSlot = Arc<Mutex<Option<crate::error::EngineError>>>;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -33,11 +39,17 @@ pub struct XmlLimits {
     /// Name of the start tag being read (only its first bytes matter).
     name: Vec<u8>,
     name_done: bool,
+    /// The content of a `<stream:error>` being read, and where to report it.
+    stream_error: Option<Vec<u8>>,
+    stream_errors: Option<StreamErrorSlot>,
 }
 
 impl XmlLimits {
     pub fn feed(&mut self, bytes: &[u8]) -> io::Result<()> {
         for &byte in bytes {
+            if let Some(captured) = self.stream_error.as_mut().filter(|c| c.len() < MAX_STREAM_ERROR_BYTES) {
+                captured.push(byte);
+            }
             self.step(byte)?;
             if self.depth >= 2 || (self.depth == 1 && self.state != State::Text) {
                 self.stanza_bytes += 1;
@@ -88,7 +100,13 @@ impl XmlLimits {
         }
         if closing {
             self.depth = self.depth.saturating_sub(1);
+            if self.depth == 1 {
+                self.report_stream_error();
+            }
             return self.maybe_stanza_done();
+        }
+        if self.depth == 1 && self.name == b"stream:error" && self.stream_errors.is_some() {
+            self.stream_error = Some(Vec::new());
         }
         if self.name == b"stream:stream" || self.name.ends_with(b":stream") || self.name == b"stream" {
             // A (re)started stream: a new document, whatever came before.
@@ -103,12 +121,38 @@ impl XmlLimits {
         Ok(())
     }
 
+    fn report_stream_error(&mut self) {
+        let (Some(captured), Some(slot)) = (self.stream_error.take(), &self.stream_errors) else { return };
+        let error = parse_stream_error(&String::from_utf8_lossy(&captured));
+        tracing::warn!(%error, "the server sent a stream error");
+        *slot.lock().unwrap() = Some(error);
+    }
+
     fn maybe_stanza_done(&mut self) -> io::Result<()> {
         if self.depth <= 1 {
             self.stanza_bytes = 0;
         }
         Ok(())
     }
+}
+
+/// Reads the condition (the first child element's name) and the optional `<text>` of a stream
+/// error's content, without a namespace-aware parser (the `stream` prefix is declared on the
+/// stream header, outside the captured bytes).
+pub fn parse_stream_error(content: &str) -> crate::error::EngineError {
+    let condition = content
+        .split('<')
+        .skip(1)
+        .map(|tag| tag.split(|c: char| c.is_whitespace() || c == '/' || c == '>').next().unwrap_or(""))
+        .find(|name| !name.is_empty() && *name != "text" && !name.starts_with('/'))
+        .unwrap_or("undefined-condition");
+    let text = content
+        .find("<text")
+        .and_then(|start| content[start..].find('>').map(|end| start + end + 1))
+        .and_then(|start| content[start..].find("</text>").map(|end| &content[start..start + end]))
+        .map(|t| crate::pipeline::clean_text(t, 500))
+        .filter(|t| !t.is_empty());
+    super::stream_error_from_parts(condition, text)
 }
 
 /// Wraps the connection's read side with [`XmlLimits`]. A new stream header (after SASL) resets
@@ -121,6 +165,11 @@ pub struct Guarded<S> {
 impl<S> Guarded<S> {
     pub fn new(inner: S) -> Self {
         Self { inner, limits: XmlLimits::default() }
+    }
+
+    /// Also reports the server's stream errors into `slot`.
+    pub fn reporting(inner: S, slot: StreamErrorSlot) -> Self {
+        Self { inner, limits: XmlLimits { stream_errors: Some(slot), ..XmlLimits::default() } }
     }
 
     pub fn into_inner(self) -> S {
@@ -200,6 +249,24 @@ mod tests {
         limits.feed(b"<stream:features><bind/></stream:features>").unwrap();
         assert_eq!(limits.depth, 1);
         assert_eq!(limits.stanza_bytes, 0);
+    }
+
+    #[test]
+    fn a_stream_error_is_captured_with_its_condition_and_text() {
+        let slot = StreamErrorSlot::default();
+        let mut limits = XmlLimits { stream_errors: Some(slot.clone()), ..XmlLimits::default() };
+        limits.feed(HEADER).unwrap();
+        limits.feed(b"<message><body>hi</body></message>").unwrap();
+        assert!(slot.lock().unwrap().is_none());
+        limits
+            .feed(b"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Replaced by new connection</text></stream:error>")
+            .unwrap();
+        assert_eq!(
+            slot.lock().unwrap().clone(),
+            Some(crate::EngineError::StreamError { condition: "conflict".into(), text: Some("Replaced by new connection".into()) })
+        );
+        assert_eq!(parse_stream_error("<policy-violation xmlns='x'/>"), crate::EngineError::PolicyViolation { text: String::new() });
+        assert_eq!(parse_stream_error("garbage").code(), "stream_error");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tokio_xmpp::xmlstream::{
 };
 use xmpp_parsers::jid::{FullJid, Jid};
 use xmpp_parsers::starttls;
-use xmpp_parsers::stream_error::{DefinedCondition, StreamError};
+use xmpp_parsers::stream_error::StreamError;
 use xmpp_parsers::stream_features::StreamFeatures;
 
 use crate::config::AccountConfig;
@@ -36,12 +36,14 @@ pub fn session_timeouts() -> Timeouts {
 }
 
 /// What a successful sign-in learned, besides the stream itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct LoginInfo {
     pub sasl_mechanism: &'static str,
     pub channel_binding: bool,
     pub direct_tls: bool,
     pub address: String,
+    /// Filled when the server ends this connection with a stream error.
+    pub stream_error: guard::StreamErrorSlot,
 }
 
 /// Connects and authenticates; `identity` may carry the resource we would like bound.
@@ -68,7 +70,8 @@ async fn login_inner(account: &AccountConfig, password: &str, identity: &FullJid
         .await
         .map_err(|e| tls::handshake_error(e, &verifier))?;
     let exporter = tls_exporter(tls_stream.get_ref().1);
-    let stream = BufStream::new(guard::Guarded::new(tls_stream));
+    let stream_error = guard::StreamErrorSlot::default();
+    let stream = BufStream::new(guard::Guarded::reporting(tls_stream, stream_error.clone()));
     let (features, stream) = recv_features(open_stream(stream, &domain).await?).await?;
 
     let choice = sasl::choose(&sasl::Offer {
@@ -89,6 +92,7 @@ async fn login_inner(account: &AccountConfig, password: &str, identity: &FullJid
         channel_binding: choice.uses_channel_binding(),
         direct_tls: target.direct_tls,
         address: format!("{}:{}", target.host, target.port),
+        stream_error,
     };
     let connection = Connection { stream: stream.box_stream(), features, identity: Jid::from(identity.clone()) };
     Ok((connection, info))
@@ -149,8 +153,14 @@ fn tls_exporter(connection: &rustls::ClientConnection) -> Option<Vec<u8>> {
 
 pub fn stream_error(error: &StreamError) -> EngineError {
     let text = error.texts.values().next().cloned();
-    match error.condition {
-        DefinedCondition::PolicyViolation => EngineError::PolicyViolation { text: text.unwrap_or_default() },
-        ref condition => EngineError::StreamError { condition: format!("{condition:?}"), text },
+    let condition = xmpp_parsers::minidom::Element::from(error.condition.clone()).name().to_owned();
+    stream_error_from_parts(&condition, text)
+}
+
+/// `condition` is the XML name, e.g. `conflict`.
+pub fn stream_error_from_parts(condition: &str, text: Option<String>) -> EngineError {
+    match condition {
+        "policy-violation" => EngineError::PolicyViolation { text: text.unwrap_or_default() },
+        condition => EngineError::StreamError { condition: crate::config::truncate(condition, 64), text },
     }
 }

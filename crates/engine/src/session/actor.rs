@@ -288,7 +288,17 @@ impl Actor {
                 }
             }
             Lifecycle::Suspended => {
-                self.set_state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0, reason: None });
+                let reason = self.last_login.as_ref().and_then(|info| info.stream_error.lock().unwrap().take());
+                match reason {
+                    Some(error) if ends_the_session(&error) => {
+                        // Reconnecting would fight the server (or another device of ours).
+                        tracing::warn!(%error, "the server ended the session; not reconnecting");
+                        self.stream = None;
+                        self.iq.expire(true);
+                        self.set_state(ConnectionState::Offline { reason: Some(error) });
+                    }
+                    reason => self.set_state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0, reason }),
+                }
             }
         }
     }
@@ -468,6 +478,16 @@ impl Actor {
                 self.send(response.into()).await;
             }
         }
+    }
+}
+
+/// Stream errors after which reconnecting would be wrong: another session replaced ours, the
+/// server's policy refused us, or our credentials were revoked.
+fn ends_the_session(error: &EngineError) -> bool {
+    match error {
+        EngineError::PolicyViolation { .. } => true,
+        EngineError::StreamError { condition, .. } => matches!(condition.as_str(), "conflict" | "not-authorized"),
+        _ => false,
     }
 }
 
