@@ -22,6 +22,10 @@ const COMMANDS: &[&str] = &[
     "rename_contact",
     "approve_subscription",
     "deny_subscription",
+    "get_settings",
+    "update_settings",
+    "set_muted",
+    "set_view",
 ];
 
 fn main() {

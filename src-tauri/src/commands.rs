@@ -5,6 +5,8 @@
 use tauri::{AppHandle, State};
 
 use crate::dto::{AppError, ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit, SignInRequest, Status};
+use crate::notifications::ViewState;
+use crate::settings::{Settings, SettingsStore};
 use crate::state::{AppState, CommandResult};
 
 /// Largest page the UI may ask for in one call.
@@ -117,4 +119,31 @@ pub async fn approve_subscription(state: State<'_, AppState>, jid: String) -> Co
 #[tauri::command(rename_all = "snake_case")]
 pub async fn deny_subscription(state: State<'_, AppState>, jid: String) -> CommandResult<()> {
     engine(state.session()?.deny_subscription(&jid).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_settings(settings: State<'_, SettingsStore>) -> Settings {
+    settings.get()
+}
+
+/// Replaces the preferences (not the muted list: see `set_muted`) and applies what takes effect
+/// at once (start at login). Returns what is now saved.
+#[tauri::command(rename_all = "snake_case")]
+pub fn update_settings(app: AppHandle, store: State<'_, SettingsStore>, settings: Settings) -> CommandResult<Settings> {
+    if settings.start_at_login != store.get().start_at_login {
+        crate::settings::apply_start_at_login(&app, settings.start_at_login)?;
+    }
+    store.update(settings)
+}
+
+/// Mutes or unmutes the notifications of one conversation.
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_muted(settings: State<'_, SettingsStore>, jid: String, muted: bool) -> CommandResult<Settings> {
+    settings.set_muted(&jid, muted)
+}
+
+/// The UI tells which conversation it shows (none: the list, the sign-in form, …).
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_view(view: State<'_, ViewState>, open_conversation: Option<String>) {
+    view.set_open_conversation(open_conversation);
 }

@@ -5,14 +5,31 @@
 
 mod commands;
 mod dto;
+mod notifications;
+mod settings;
 mod state;
+mod tray;
 #[cfg(test)]
 mod bindings;
 
 use rapport_engine::Profile;
-use tauri::{Manager, RunEvent};
+use tauri::{Manager, RunEvent, WindowEvent};
 
+use notifications::ViewState;
+use settings::SettingsStore;
 use state::AppState;
+
+/// The D-Bus name that keeps one instance per profile: the app's identifier, plus a hash of the
+/// profile directory when `RAPPORT_PROFILE` chose another one (so test profiles run side by side).
+fn single_instance_id(identifier: &str, profile: &Profile) -> String {
+    if std::env::var_os("RAPPORT_PROFILE").is_none_or(|dir| dir.is_empty()) {
+        return identifier.to_string();
+    }
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    profile.config_dir().hash(&mut hasher);
+    format!("{identifier}.p{:016x}", hasher.finish())
+}
 
 fn main() {
     tracing_subscriber::fmt()
@@ -30,9 +47,36 @@ fn main() {
         }
     };
 
+    let context = tauri::generate_context!();
+    let instance_id = single_instance_id(&context.config().identifier, &profile);
+    let settings = SettingsStore::for_profile(&profile);
+
     let app = tauri::Builder::default()
+        // First: a second launch hands over to the running instance (and exits) before anything else.
+        .plugin(tauri_plugin_single_instance::Builder::new().dbus_id(instance_id).callback(|app, _args, _cwd| tray::show_window(app)).build())
+        .plugin(tauri_plugin_autostart::Builder::new().build())
         .manage(AppState::new(profile))
+        .manage(settings)
+        .manage(ViewState::default())
+        .on_window_event(|window, event| match event {
+            WindowEvent::Focused(focused) => window.state::<ViewState>().set_focused(*focused),
+            WindowEvent::CloseRequested { api, .. } if window.state::<SettingsStore>().get().close_to_tray => {
+                api.prevent_close();
+                let _ = window.hide();
+                window.state::<ViewState>().set_focused(false);
+            }
+            _ => {}
+        })
         .setup(|app| {
+            let tray = tray::create(app.handle());
+            if let Err(error) = &tray {
+                tracing::warn!(%error, "no tray icon");
+            }
+            // The window starts hidden (tauri.conf.json); it stays so when asked to start
+            // minimised, if there is a tray to bring it back from.
+            if tray.is_err() || !app.state::<SettingsStore>().get().start_minimised {
+                tray::show_window(app.handle());
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<AppState>().auto_sign_in(&handle).await;
@@ -59,8 +103,12 @@ fn main() {
             commands::rename_contact,
             commands::approve_subscription,
             commands::deny_subscription,
+            commands::get_settings,
+            commands::update_settings,
+            commands::set_muted,
+            commands::set_view,
         ])
-        .build(tauri::generate_context!())
+        .build(context)
         .expect("Rapport could not start its window");
 
     app.run(|handle, event| {

@@ -90,6 +90,7 @@ impl AppState {
             change(&mut inner.status);
             inner.status.clone()
         };
+        crate::tray::on_status(app, &status);
         let _ = app.emit(SESSION_CHANGED, status);
     }
 
@@ -198,6 +199,11 @@ impl AppState {
             automatic
         };
 
+        // The tray's unread count starts from the stored conversations; events keep it current.
+        match session.conversations().await {
+            Ok(conversations) => crate::tray::set_conversations(app, &conversations.into_iter().map(Into::into).collect::<Vec<_>>(), true),
+            Err(error) => tracing::warn!(%error, "could not read the conversations for the unread count"),
+        }
         let forwarder = tauri::async_runtime::spawn(forward_events(app.clone(), events));
         let connection = session.connection_state();
         {
@@ -300,9 +306,14 @@ async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Rece
         match events.recv().await {
             Ok(event) => {
                 let event = dto::Event::from(event);
-                if let dto::Event::ConnectionChanged { state } = &event {
-                    let state = state.clone();
-                    app.state::<AppState>().update(&app, |s| s.connection = Some(state));
+                match &event {
+                    dto::Event::ConnectionChanged { state } => {
+                        let state = state.clone();
+                        app.state::<AppState>().update(&app, |s| s.connection = Some(state));
+                    }
+                    dto::Event::MessagesReceived { messages } => crate::notifications::notify_messages(&app, messages),
+                    dto::Event::ConversationsChanged { conversations } => crate::tray::set_conversations(&app, conversations, false),
+                    _ => {}
                 }
                 if let Err(error) = app.emit(ENGINE_EVENT, event) {
                     tracing::warn!(%error, "could not forward an engine event");

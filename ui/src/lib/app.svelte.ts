@@ -8,6 +8,7 @@ import type {
   Message,
   OwnPresence,
   RosterItem,
+  Settings,
   SignInRequest,
   Status,
 } from './bindings';
@@ -59,6 +60,8 @@ export class AppStore {
   error = $state<UiError | null>(null);
   /** Whether the window has the user's attention (read receipts, notifications later). */
   focused = $state(true);
+  /** The app's settings (null until read from the backend). */
+  settings = $state<Settings | null>(null);
 
   private unlisten: Unlisten[] = [];
   /** Delivery updates that arrived before the message itself (the send's answer can be slower
@@ -126,7 +129,51 @@ export class AppStore {
     this.unlisten.push(await this.backend.onSessionChanged((s) => this.applyStatus(s)));
     this.unlisten.push(await this.backend.onEngineEvent((e) => this.handle(e)));
     this.unlisten.push(await this.backend.onLagged(() => void this.reload()));
+    this.unlisten.push(await this.backend.onOpenConversation((jid) => void this.openFromNotification(jid)));
+    try {
+      this.settings = await this.backend.getSettings();
+    } catch (e) {
+      this.error = toUiError(e);
+    }
     this.applyStatus(await this.backend.status());
+  }
+
+  /** Saves a change of settings; returns the error, if any (the settings stay as they were). */
+  async updateSettings(change: Partial<Omit<Settings, 'muted'>>): Promise<UiError | null> {
+    if (!this.settings) return null;
+    const previous = this.settings;
+    this.settings = { ...previous, ...change };
+    try {
+      this.settings = await this.backend.updateSettings($state.snapshot(this.settings));
+      return null;
+    } catch (e) {
+      this.settings = previous;
+      return toUiError(e);
+    }
+  }
+
+  isMuted(jid: string): boolean {
+    return this.settings?.muted.includes(jid) ?? false;
+  }
+
+  async setMuted(jid: string, muted: boolean) {
+    await this.run(async () => {
+      this.settings = await this.backend.setMuted(jid, muted);
+    });
+  }
+
+  /** A notification was clicked: show its conversation. */
+  private async openFromNotification(jid: string) {
+    if (this.phase !== 'signed_in') return;
+    this.filter = '';
+    await this.select(jid);
+  }
+
+  /** Tells the backend which conversation is shown (notifications skip it while focused). */
+  private reportView() {
+    this.backend.setView(this.selected).catch(() => {
+      /* only notifications depend on it; nothing to show the user */
+    });
   }
 
   stop() {
@@ -148,6 +195,7 @@ export class AppStore {
     this.hasOlder = {};
     this.requests = [];
     this.selected = null;
+    this.reportView();
   }
 
   /** Re-reads everything (after sign-in, or when events were missed). */
@@ -226,6 +274,7 @@ export class AppStore {
 
   async select(jid: string) {
     this.selected = jid;
+    this.reportView();
     if (!this.messages[jid]) await this.loadLatest(jid);
     await this.markReadIfSeen(jid);
   }

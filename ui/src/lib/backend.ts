@@ -11,6 +11,7 @@ import type {
   OwnPresence,
   RosterItem,
   SearchHit,
+  Settings,
   SignInRequest,
   Status,
 } from './bindings';
@@ -47,10 +48,20 @@ export interface Backend {
   approveSubscription(jid: string): Promise<void>;
   denySubscription(jid: string): Promise<void>;
 
+  getSettings(): Promise<Settings>;
+  /** Saves the preferences (the muted list is left as it is); returns what is now saved. */
+  updateSettings(settings: Settings): Promise<Settings>;
+  /** Mutes or unmutes one conversation's notifications; returns the settings. */
+  setMuted(jid: string, muted: boolean): Promise<Settings>;
+  /** Tells the backend which conversation the window shows (for notifications). */
+  setView(openConversation: string | null): Promise<void>;
+
   onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten>;
   onSessionChanged(handler: (status: Status) => void): Promise<Unlisten>;
   /** The event stream skipped `missed` events: state must be re-read. */
   onLagged(handler: (missed: number) => void): Promise<Unlisten>;
+  /** A notification was clicked: open the conversation with this bare JID. */
+  onOpenConversation(handler: (jid: string) => void): Promise<Unlisten>;
 }
 
 /** Whatever a command rejected with, as a `UiError`. */
@@ -109,10 +120,17 @@ export class TauriBackend implements Backend {
   renameContact(jid: string, name: string | null) { return this.call<void>('rename_contact', { jid, name }); }
   approveSubscription(jid: string) { return this.call<void>('approve_subscription', { jid }); }
   denySubscription(jid: string) { return this.call<void>('deny_subscription', { jid }); }
+  getSettings() { return this.call<Settings>('get_settings'); }
+  updateSettings(settings: Settings) { return this.call<Settings>('update_settings', { settings }); }
+  setMuted(jid: string, muted: boolean) { return this.call<Settings>('set_muted', { jid, muted }); }
+  setView(openConversation: string | null) {
+    return this.call<void>('set_view', { open_conversation: openConversation });
+  }
 
   onEngineEvent(handler: (event: EngineEvent) => void) { return this.on('engine-event', handler); }
   onSessionChanged(handler: (status: Status) => void) { return this.on('session-changed', handler); }
   onLagged(handler: (missed: number) => void) { return this.on('engine-lagged', handler); }
+  onOpenConversation(handler: (jid: string) => void) { return this.on('open-conversation', handler); }
 }
 
 export { MockBackend } from './mockBackend';

@@ -9,6 +9,7 @@ import type {
   OwnPresence,
   RosterItem,
   SearchHit,
+  Settings,
   SignInRequest,
   Status,
 } from './bindings';
@@ -27,7 +28,19 @@ export interface MockOptions {
   requests?: string[];
   /** Contacts that answer every message with "echo: …". */
   echo?: string[];
+  /** Saved settings (else the defaults). */
+  settings?: Partial<Settings>;
 }
+
+export const DEFAULT_SETTINGS: Settings = {
+  theme: 'system',
+  notifications: true,
+  sounds: true,
+  start_minimised: false,
+  close_to_tray: true,
+  start_at_login: false,
+  muted: [],
+};
 
 type ErrorKind = AppError extends infer T ? (T extends unknown ? Omit<T, 'message'> : never) : never;
 
@@ -50,6 +63,10 @@ export class MockBackend implements Backend {
   private eventHandlers = new Set<(event: EngineEvent) => void>();
   private statusHandlers = new Set<(status: Status) => void>();
   private lagHandlers = new Set<(missed: number) => void>();
+  private openHandlers = new Set<(jid: string) => void>();
+  private saved: Settings;
+  /** What the UI last reported with `setView`. */
+  openConversation: string | null = null;
 
   constructor(options: MockOptions = {}) {
     this.password = options.password ?? 'secret';
@@ -60,6 +77,7 @@ export class MockBackend implements Backend {
     this.nextId = Math.max(0, ...this.messages.map((m) => m.id)) + 1;
     this.requests = options.requests ? [...options.requests] : [];
     this.echo = new Set(options.echo ?? []);
+    this.saved = { ...DEFAULT_SETTINGS, ...options.settings };
     this.current = {
       phase: 'signed_out',
       account: null,
@@ -130,6 +148,16 @@ export class MockBackend implements Backend {
     this.emit({ type: 'messages_received', messages: [message] });
     this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(from)] });
     return message;
+  }
+
+  /** A notification for `jid` was clicked. */
+  clickNotification(jid: string) {
+    for (const h of this.openHandlers) h(jid);
+  }
+
+  /** The settings as the backend keeps them. */
+  get savedSettings(): Settings {
+    return structuredClone(this.saved);
   }
 
   setContactPresence(presence: ContactPresence) {
@@ -333,6 +361,34 @@ export class MockBackend implements Backend {
     this.log('denySubscription', jid);
     this.requireSession();
     this.requests = this.requests.filter((r) => r !== jid);
+  }
+
+  async getSettings() {
+    this.log('getSettings');
+    return structuredClone(this.saved);
+  }
+
+  async updateSettings(settings: Settings) {
+    this.log('updateSettings', structuredClone(settings));
+    this.saved = { ...structuredClone(settings), muted: this.saved.muted };
+    return structuredClone(this.saved);
+  }
+
+  async setMuted(jid: string, muted: boolean) {
+    this.log('setMuted', jid, muted);
+    const others = this.saved.muted.filter((j) => j !== jid);
+    this.saved = { ...this.saved, muted: muted ? [...others, jid].sort() : others };
+    return structuredClone(this.saved);
+  }
+
+  async setView(openConversation: string | null) {
+    this.log('setView', openConversation);
+    this.openConversation = openConversation;
+  }
+
+  async onOpenConversation(handler: (jid: string) => void): Promise<Unlisten> {
+    this.openHandlers.add(handler);
+    return () => this.openHandlers.delete(handler);
   }
 
   async onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten> {

@@ -1,4 +1,5 @@
-// Light/dark: follows `prefers-color-scheme` unless the user picked one (kept in localStorage).
+// Light/dark: follows `prefers-color-scheme` unless the user picked one. The choice is saved by
+// the backend (settings.json); localStorage only caches it so the first paint has the right theme.
 
 export type Theme = 'system' | 'light' | 'dark';
 const KEY = 'rapport.theme';

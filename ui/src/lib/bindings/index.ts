@@ -13,6 +13,8 @@ export type { Phase } from "./Phase";
 export type { ResourcePresence } from "./ResourcePresence";
 export type { RosterItem } from "./RosterItem";
 export type { SearchHit } from "./SearchHit";
+export type { Settings } from "./Settings";
 export type { SignInRequest } from "./SignInRequest";
 export type { Status } from "./Status";
 export type { Subscription } from "./Subscription";
+export type { Theme } from "./Theme";

@@ -1,0 +1,339 @@
+//! Desktop notifications for incoming messages (notify-rust over D-Bus).
+//!
+//! `plan` decides, purely, what one `MessagesReceived` event should show: nothing, one
+//! notification for one message, or ONE summary for a burst (a catch-up after a reconnect gives
+//! "12 new messages from 3 conversations", never twelve popups). `content` turns the plan into
+//! plain text. `notify_messages` gathers the inputs (settings, own presence, focus, open
+//! conversation, roster names) and shows the result on a worker thread, because notify-rust's
+//! D-Bus calls block and waiting for a click lasts as long as the notification does.
+
+use std::sync::Mutex;
+
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::dto::{Direction, Message, OwnPresence};
+use crate::settings::SettingsStore;
+use crate::state::AppState;
+
+/// Sent to the UI with the bare JID of the conversation to open (a notification was clicked).
+pub const OPEN_CONVERSATION: &str = "open-conversation";
+
+/// Longest preview of a message body, in characters.
+pub const PREVIEW_CHARS: usize = 120;
+
+/// What the window shows, as far as notifications care. Focus comes from the window's events,
+/// the open conversation from the UI (`set_view`).
+#[derive(Default)]
+pub struct ViewState {
+    inner: Mutex<View>,
+}
+
+#[derive(Default, Clone)]
+struct View {
+    focused: bool,
+    open_conversation: Option<String>,
+}
+
+impl ViewState {
+    pub fn set_focused(&self, focused: bool) {
+        self.inner.lock().unwrap().focused = focused;
+    }
+
+    pub fn set_open_conversation(&self, jid: Option<String>) {
+        self.inner.lock().unwrap().open_conversation = jid;
+    }
+}
+
+/// Everything but the messages that decides whether to notify.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The "notifications" setting.
+    pub enabled: bool,
+    /// Own presence is "do not disturb".
+    pub do_not_disturb: bool,
+    /// The window is focused (and so visible).
+    pub focused: bool,
+    /// The conversation the UI shows.
+    pub open_conversation: Option<&'a str>,
+}
+
+/// Whether `message` deserves the user's attention now.
+pub fn should_notify(context: &Context<'_>, is_muted: &dyn Fn(&str) -> bool, message: &Message) -> bool {
+    let being_read = context.focused && context.open_conversation == Some(message.conversation.as_str());
+    context.enabled
+        && !context.do_not_disturb
+        && message.direction == Direction::Incoming
+        && !message.read
+        && !being_read
+        && !is_muted(&message.conversation)
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Plan<'m> {
+    /// One message: the sender and a preview.
+    Single(&'m Message),
+    /// Several messages: how many and from which conversations (first seen first); `last` is the
+    /// newest, previewed when they all come from one conversation.
+    Summary { count: usize, conversations: Vec<&'m str>, last: &'m Message },
+}
+
+/// What one batch of received messages should show, if anything.
+pub fn plan<'m>(context: &Context<'_>, is_muted: &dyn Fn(&str) -> bool, messages: &'m [Message]) -> Option<Plan<'m>> {
+    let chosen: Vec<&Message> = messages.iter().filter(|m| should_notify(context, is_muted, m)).collect();
+    match chosen.as_slice() {
+        [] => None,
+        [one] => Some(Plan::Single(one)),
+        many => {
+            let mut conversations: Vec<&str> = Vec::new();
+            for m in many {
+                if !conversations.contains(&m.conversation.as_str()) {
+                    conversations.push(&m.conversation);
+                }
+            }
+            let last = *many.iter().max_by_key(|m| (m.timestamp, m.id)).expect("not empty");
+            Some(Plan::Summary { count: many.len(), conversations, last })
+        }
+    }
+}
+
+/// The text of a notification (plain text; see `escape_markup` for servers that parse markup).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Content {
+    pub summary: String,
+    pub body: String,
+    /// The conversation a click opens (none for a summary of several conversations).
+    pub open: Option<String>,
+}
+
+pub fn content(plan: &Plan<'_>, name_of: &dyn Fn(&str) -> String) -> Content {
+    match plan {
+        Plan::Single(m) => Content { summary: name_of(&m.conversation), body: preview(&m.body), open: Some(m.conversation.clone()) },
+        Plan::Summary { count, conversations, last } if conversations.len() == 1 => Content {
+            summary: format!("{count} new messages from {}", name_of(conversations[0])),
+            body: preview(&last.body),
+            open: Some(conversations[0].to_string()),
+        },
+        Plan::Summary { count, conversations, .. } => Content {
+            summary: format!("{count} new messages from {} conversations", conversations.len()),
+            body: preview(&conversations.iter().map(|jid| name_of(jid)).collect::<Vec<_>>().join(", ")),
+            open: None,
+        },
+    }
+}
+
+/// One line of at most `PREVIEW_CHARS` characters: control characters and runs of white space
+/// become one space; a cut is marked with "…".
+pub fn preview(text: &str) -> String {
+    let mut line = String::new();
+    for word in text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()) {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        if line.chars().count() > PREVIEW_CHARS {
+            break;
+        }
+    }
+    if line.chars().count() > PREVIEW_CHARS {
+        let mut cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+        cut.truncate(cut.trim_end().len());
+        cut.push('…');
+        cut
+    } else {
+        line
+    }
+}
+
+/// Notification servers that announce "body-markup" parse the body as a small HTML subset, so
+/// text from the network is escaped for them (others show the body as it is).
+pub fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The server's capabilities, asked once it answers (a server started later is asked again).
+static CAPABILITIES: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+fn capabilities() -> Vec<String> {
+    let mut cached = CAPABILITIES.lock().unwrap();
+    if cached.is_none() {
+        match notify_rust::get_capabilities() {
+            Ok(found) => *cached = Some(found),
+            Err(error) => {
+                tracing::debug!(%error, "no notification server");
+                return Vec::new();
+            }
+        }
+    }
+    cached.clone().unwrap_or_default()
+}
+
+/// Called with every batch of received messages.
+pub fn notify_messages(app: &AppHandle, messages: &[Message]) {
+    let settings = app.state::<SettingsStore>();
+    let state = app.state::<AppState>();
+    let view = app.state::<ViewState>().inner.lock().unwrap().clone();
+    let current = settings.get();
+    let context = Context {
+        enabled: current.notifications,
+        do_not_disturb: state.status().own_presence == OwnPresence::DoNotDisturb,
+        focused: view.focused,
+        open_conversation: view.open_conversation.as_deref(),
+    };
+    let is_muted = |jid: &str| current.muted.contains(jid);
+    let Some(plan) = plan(&context, &is_muted, messages) else { return };
+    let roster = state.session().map(|s| s.roster()).unwrap_or_default();
+    let name_of = |jid: &str| {
+        roster.iter().find(|item| item.jid == jid).and_then(|item| item.name.clone()).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| jid.to_string())
+    };
+    let content = content(&plan, &name_of);
+    let sounds = current.sounds;
+    let app = app.clone();
+    std::thread::Builder::new()
+        .name("notification".into())
+        .spawn(move || show(&app, content, sounds))
+        .map(drop)
+        .unwrap_or_else(|error| tracing::warn!(%error, "could not start the notification thread"));
+}
+
+fn show(app: &AppHandle, content: Content, sounds: bool) {
+    use notify_rust::{Hint, Notification};
+    let capabilities = capabilities();
+    let has = |cap: &str| capabilities.iter().any(|c| c == cap);
+    let body = if has("body-markup") { escape_markup(&content.body) } else { content.body };
+    let mut notification = Notification::new();
+    notification
+        .appname("Rapport")
+        .summary(&preview(&content.summary))
+        .body(&body)
+        .icon("rapport-desktop")
+        .hint(Hint::Category("im.received".into()))
+        .hint(Hint::DesktopEntry("Rapport".into()));
+    // The sound is the notification server's: Rapport plays none itself (no sound API is used on
+    // Linux); "sounds off" asks the server to stay silent.
+    if sounds {
+        notification.hint(Hint::SoundName("message-new-instant".into()));
+    } else {
+        notification.hint(Hint::SuppressSound(true));
+    }
+    let clickable = has("actions");
+    if clickable {
+        notification.action("default", "Open");
+    }
+    match notification.show() {
+        Ok(handle) if clickable => {
+            let open = content.open;
+            handle.wait_for_action(|action| {
+                if action == "default" {
+                    tracing::debug!(open = ?open, "notification clicked");
+                    if let Some(jid) = &open {
+                        let _ = app.emit(OPEN_CONVERSATION, jid);
+                    }
+                    crate::tray::show_window(app);
+                }
+            });
+        }
+        Ok(_) => {}
+        Err(error) => tracing::info!(%error, "could not show a notification"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dto::DeliveryState;
+
+    fn incoming(id: i64, from: &str, body: &str) -> Message {
+        Message {
+            id,
+            conversation: from.into(),
+            direction: Direction::Incoming,
+            sender: format!("{from}/phone"),
+            body: body.into(),
+            timestamp: 1_700_000_000_000 + id,
+            origin_id: None,
+            stanza_id: None,
+            state: DeliveryState::None,
+            read: false,
+        }
+    }
+
+    const AWAY: Context<'static> = Context { enabled: true, do_not_disturb: false, focused: false, open_conversation: None };
+    const NOT_MUTED: &dyn Fn(&str) -> bool = &|_| false;
+
+    #[test]
+    fn notifies_when_unfocused_or_another_conversation_is_open() {
+        let m = incoming(1, "bob@x", "hi");
+        assert!(should_notify(&AWAY, NOT_MUTED, &m));
+        let reading_bob = Context { focused: true, open_conversation: Some("bob@x"), ..AWAY };
+        assert!(!should_notify(&reading_bob, NOT_MUTED, &m), "the open, focused conversation does not notify");
+        let reading_carol = Context { focused: true, open_conversation: Some("carol@x"), ..AWAY };
+        assert!(should_notify(&reading_carol, NOT_MUTED, &m));
+        let bob_in_background = Context { focused: false, open_conversation: Some("bob@x"), ..AWAY };
+        assert!(should_notify(&bob_in_background, NOT_MUTED, &m));
+    }
+
+    #[test]
+    fn never_for_own_read_muted_disabled_or_dnd() {
+        let mut own = incoming(1, "bob@x", "sent from my phone");
+        own.direction = Direction::Outgoing;
+        assert!(!should_notify(&AWAY, NOT_MUTED, &own));
+        let mut read = incoming(2, "bob@x", "old");
+        read.read = true;
+        assert!(!should_notify(&AWAY, NOT_MUTED, &read));
+        let m = incoming(3, "bob@x", "hi");
+        assert!(!should_notify(&AWAY, &|jid| jid == "bob@x", &m));
+        assert!(should_notify(&AWAY, &|jid| jid == "carol@x", &m));
+        assert!(!should_notify(&Context { enabled: false, ..AWAY }, NOT_MUTED, &m));
+        assert!(!should_notify(&Context { do_not_disturb: true, ..AWAY }, NOT_MUTED, &m));
+    }
+
+    #[test]
+    fn one_message_one_notification_with_name_and_preview() {
+        let messages = [incoming(1, "bob@x", "hello\n<b>there</b>")];
+        let plan = plan(&AWAY, NOT_MUTED, &messages).unwrap();
+        assert_eq!(plan, Plan::Single(&messages[0]));
+        let text = content(&plan, &|jid| if jid == "bob@x" { "Bob".into() } else { jid.into() });
+        assert_eq!(text, Content { summary: "Bob".into(), body: "hello <b>there</b>".into(), open: Some("bob@x".into()) });
+    }
+
+    #[test]
+    fn a_burst_gives_one_summary() {
+        let mut messages: Vec<Message> = (0..12).map(|i| incoming(i, ["bob@x", "carol@x", "dave@x"][i as usize % 3], &format!("m{i}"))).collect();
+        messages.push(incoming(100, "erin@x", "muted"));
+        let mut own = incoming(101, "bob@x", "mine");
+        own.direction = Direction::Outgoing;
+        messages.push(own);
+        let plan = plan(&AWAY, &|jid| jid == "erin@x", &messages).unwrap();
+        let Plan::Summary { count, conversations, .. } = &plan else { panic!("expected a summary, got {plan:?}") };
+        assert_eq!((*count, conversations.clone()), (12, vec!["bob@x", "carol@x", "dave@x"]));
+        let text = content(&plan, &|jid| jid.split('@').next().unwrap().to_uppercase());
+        assert_eq!(text.summary, "12 new messages from 3 conversations");
+        assert_eq!(text.body, "BOB, CAROL, DAVE");
+        assert_eq!(text.open, None);
+    }
+
+    #[test]
+    fn a_burst_from_one_conversation_opens_it_and_previews_the_newest() {
+        let messages: Vec<Message> = (1..=3).map(|i| incoming(i, "bob@x", &format!("message {i}"))).collect();
+        let text = content(&plan(&AWAY, NOT_MUTED, &messages).unwrap(), &|_| "Bob".into());
+        assert_eq!(text, Content { summary: "3 new messages from Bob".into(), body: "message 3".into(), open: Some("bob@x".into()) });
+    }
+
+    #[test]
+    fn nothing_to_show_gives_no_plan() {
+        let messages = [incoming(1, "bob@x", "hi")];
+        assert_eq!(plan(&Context { do_not_disturb: true, ..AWAY }, NOT_MUTED, &messages), None);
+        assert_eq!(plan(&AWAY, NOT_MUTED, &[]), None);
+    }
+
+    #[test]
+    fn previews_are_one_short_line() {
+        assert_eq!(preview("  a\tb\r\n\u{7}c  "), "a b c");
+        let long = "word ".repeat(100);
+        let cut = preview(&long);
+        assert!(cut.chars().count() <= PREVIEW_CHARS && cut.ends_with('…'), "{cut}");
+        let emoji = "😀".repeat(500);
+        assert_eq!(preview(&emoji).chars().count(), PREVIEW_CHARS);
+        assert_eq!(escape_markup("<i>a&b</i>"), "&lt;i&gt;a&amp;b&lt;/i&gt;");
+    }
+}
