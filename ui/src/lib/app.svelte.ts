@@ -24,6 +24,15 @@ export interface ConversationRow {
   lastActivity: number;
 }
 
+/** A conversation or contact the quick switcher can jump to. */
+export interface JumpTarget {
+  jid: string;
+  name: string;
+}
+
+/** How many older pages `openMessage` loads at most to find a message. */
+export const MAX_JUMP_PAGES = 20;
+
 export interface ContactRow {
   jid: string;
   name: string;
@@ -62,6 +71,8 @@ export class AppStore {
   focused = $state(true);
   /** The app's settings (null until read from the backend). */
   settings = $state<Settings | null>(null);
+  /** The message to scroll to and highlight (a new object per request, so repeats re-focus). */
+  jumpTo = $state<{ conversation: string; id: number } | null>(null);
 
   private unlisten: Unlisten[] = [];
   /** Delivery updates that arrived before the message itself (the send's answer can be slower
@@ -111,9 +122,21 @@ export class AppStore {
       );
   }
 
-  private matches(jid: string, name: string) {
-    const f = this.filter.trim().toLowerCase();
+  private matches(jid: string, name: string, filter = this.filter) {
+    const f = filter.trim().toLowerCase();
     return !f || jid.toLowerCase().includes(f) || name.toLowerCase().includes(f);
+  }
+
+  /** Conversations (most recent activity first), then the other contacts by name, matching `query`. */
+  jumpTargets(query: string): JumpTarget[] {
+    const conversations = Object.values(this.conversations)
+      .sort((a, b) => b.last_activity - a.last_activity)
+      .map((c) => ({ jid: c.jid, name: this.nameOf(c.jid) }));
+    const contacts = Object.values(this.roster)
+      .filter((item) => !this.conversations[item.jid])
+      .map((item) => ({ jid: item.jid, name: displayName(item.jid, item) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return [...conversations, ...contacts].filter((t) => this.matches(t.jid, t.name, query));
   }
 
   nameOf(jid: string) {
@@ -195,6 +218,7 @@ export class AppStore {
     this.hasOlder = {};
     this.requests = [];
     this.selected = null;
+    this.jumpTo = null;
     this.reportView();
   }
 
@@ -273,10 +297,23 @@ export class AppStore {
   }
 
   async select(jid: string) {
+    if (this.jumpTo?.conversation !== jid) this.jumpTo = null;
     this.selected = jid;
     this.reportView();
     if (!this.messages[jid]) await this.loadLatest(jid);
     await this.markReadIfSeen(jid);
+  }
+
+  /** Opens a conversation at message `id`, loading older pages (up to a limit) until it is there.
+   * Returns whether the message was found. */
+  async openMessage(jid: string, id: number): Promise<boolean> {
+    await this.select(jid);
+    for (let i = 0; i < MAX_JUMP_PAGES && !this.messages[jid]?.some((m) => m.id === id); i++) {
+      if (!(await this.loadOlder(jid))) break;
+    }
+    const found = this.messages[jid]?.some((m) => m.id === id) ?? false;
+    if (found && this.selected === jid) this.jumpTo = { conversation: jid, id };
+    return found;
   }
 
   private async loadLatest(jid: string) {

@@ -278,7 +278,11 @@ export class MockBackend implements Backend {
     return this.messages
       .filter((m) => (conversation === null || m.conversation === conversation) && m.body.toLowerCase().includes(q))
       .slice(0, limit)
-      .map((message) => ({ message: structuredClone(message), snippet: message.body }));
+      .map((message) => {
+        const at = message.body.toLowerCase().indexOf(q);
+        const b = message.body;
+        return { message: structuredClone(message), snippet: `${b.slice(0, at)}[${b.slice(at, at + q.length)}]${b.slice(at + q.length)}` };
+      });
   }
 
   async sendMessage(to: string, body: string) {

@@ -124,3 +124,23 @@ describe('AppStore', () => {
     expect(displayName('x.org')).toBe('x.org');
   });
 });
+
+describe('AppStore.openMessage', () => {
+  it('loads older pages until the message is there, and gives up at the start of the history', async () => {
+    const filler = Array.from({ length: PAGE * 2 }, (_, i) => message(i + 2, 'bob@localhost', `m${i}`, 2000 + i));
+    const { store } = await signedIn({ messages: [message(1, 'bob@localhost', 'first', 1000), ...filler] });
+    expect(await store.openMessage('bob@localhost', 1)).toBe(true);
+    expect(store.selected).toBe('bob@localhost');
+    expect(store.jumpTo).toEqual({ conversation: 'bob@localhost', id: 1 });
+    expect(await store.openMessage('bob@localhost', 12345)).toBe(false);
+    expect(store.jumpTo).toEqual({ conversation: 'bob@localhost', id: 1 });
+    await store.select('carol@localhost');
+    expect(store.jumpTo).toBeNull();
+  });
+
+  it('lists jump targets: conversations by activity, then contacts, filtered case-insensitively', async () => {
+    const { store } = await signedIn({ messages: [message(1, 'carol@localhost', 'x', 1000), message(2, 'dave@localhost', 'y', 2000)] });
+    expect(store.jumpTargets('').map((t) => t.jid)).toEqual(['dave@localhost', 'carol@localhost', 'bob@localhost']);
+    expect(store.jumpTargets('BOB').map((t) => t.name)).toEqual(['Bob']);
+  });
+});
