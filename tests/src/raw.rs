@@ -88,23 +88,25 @@ pub struct RawClient {
 impl RawClient {
     /// TCP connect to `host:port`, send a stream header for `domain`, read the features.
     pub fn connect_plain(host: &str, port: u16, domain: &str, timeout: Duration) -> io::Result<RawClient> {
-        let addr = (host, port);
-        let tcp = {
-            let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&addr)?.collect();
-            TcpStream::connect_timeout(&addrs[0], timeout)?
-        };
+        let mut c = RawClient::connect_tcp(host, port, domain, timeout)?;
+        c.open_stream(timeout)?;
+        Ok(c)
+    }
+
+    /// A TCP connection with read/write timeouts; no bytes exchanged yet.
+    fn connect_tcp(host: &str, port: u16, domain: &str, timeout: Duration) -> io::Result<RawClient> {
+        let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?.collect();
+        let tcp = TcpStream::connect_timeout(&addrs[0], timeout)?;
         tcp.set_read_timeout(Some(timeout))?;
         tcp.set_write_timeout(Some(timeout))?;
-        let mut c = RawClient {
+        Ok(RawClient {
             transport: Transport::Plain(tcp),
             buf: Vec::new(),
             transcript: String::new(),
             domain: domain.to_string(),
             features_before_tls: String::new(),
             features: String::new(),
-        };
-        c.open_stream(timeout)?;
-        Ok(c)
+        })
     }
 
     /// Plain connect, then STARTTLS verified against `ca_pem` for `domain`.
@@ -129,18 +131,7 @@ impl RawClient {
 
     /// Direct TLS (XEP-0368) to `host:port`, verified against `ca_pem` for `domain`.
     pub fn connect_direct_tls(host: &str, port: u16, domain: &str, ca_pem: &str) -> io::Result<RawClient> {
-        let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?.collect();
-        let tcp = TcpStream::connect_timeout(&addrs[0], IO_TIMEOUT)?;
-        tcp.set_read_timeout(Some(IO_TIMEOUT))?;
-        tcp.set_write_timeout(Some(IO_TIMEOUT))?;
-        let mut c = RawClient {
-            transport: Transport::Plain(tcp),
-            buf: Vec::new(),
-            transcript: String::new(),
-            domain: domain.to_string(),
-            features_before_tls: String::new(),
-            features: String::new(),
-        };
+        let mut c = RawClient::connect_tcp(host, port, domain, IO_TIMEOUT)?;
         c.start_tls(ca_pem)?;
         c.open_stream(IO_TIMEOUT)?;
         Ok(c)

@@ -34,11 +34,9 @@ async fn contacts_are_added_renamed_grouped_and_removed(server: &XmppServer) {
     a.session.disconnect().await;
     let again = rapport_engine::Session::start(&rapport_engine::Profile::at(&dir), account(server, &alice), alice.password.clone(), Default::default()).await.unwrap();
     let mut events = again.subscribe();
-    let items = expect_event(&mut events, "roster loaded", |e| match e {
-        Event::RosterLoaded { items } => Some(items.clone()),
-        _ => None,
-    })
-    .await;
+    // Online is announced only after the roster fetch, so RosterLoaded may already be past.
+    again.wait_online(WAIT).await.unwrap();
+    let items = again.roster();
     assert!(items.iter().any(|i| i.jid == bob.jid && i.name.as_deref() == Some("Robert")), "{items:?}");
 
     again.remove_contact(&bob.jid).await.unwrap();
