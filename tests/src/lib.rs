@@ -6,6 +6,7 @@
 //! - [`FakeServer`]: scripted hostile servers (no STARTTLS, raw payloads, floods, bad
 //!   certificates, silence).
 //! - [`RawClient`]: a tiny blocking XMPP client to check the servers themselves.
+//! - [`desktop`]: the real desktop app under Xvfb through WebKitWebDriver.
 //! - [`assert_secret_service`]: keyring precondition for tests run by `tests/run`.
 //!
 //! Requirements on the machine: what `tests/install-deps` installs (prosody, ejabberd,
@@ -17,6 +18,7 @@
 //! when a test panics while owning the server, and its log tail is printed).
 
 pub mod ca;
+pub mod desktop;
 mod ejabberd;
 pub mod fake;
 pub mod keyring;

@@ -1,0 +1,411 @@
+//! Driving the real desktop app: Xvfb, a notification daemon, WebKitWebDriver and a minimal
+//! W3C WebDriver client, with the app isolated under a throwaway HOME and profile.
+//!
+//! Used by the end-to-end tests (tests/system/e2e.rs), the package smoke test and the desktop
+//! benchmarks. Elements are found by role, accessible name and label (XPath on `@role`,
+//! `@aria-label`, `<label>` text), never by CSS class. Every wait polls with a deadline.
+//! Needs what `tests/install-e2e-deps` installs.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::process::free_port;
+
+pub const UI_WAIT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// A child in its own process group, killed (with the whole group) on drop.
+pub struct Group {
+    name: &'static str,
+    child: Child,
+}
+
+impl Group {
+    pub fn spawn(name: &'static str, cmd: &mut Command) -> Group {
+        cmd.process_group(0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e} (run tests/install-e2e-deps)"));
+        Group { name, child }
+    }
+
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pid = self.child.id() as i32;
+        unsafe {
+            libc::kill(-pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        eprintln!("e2e: stopped {}", self.name);
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, panicking with `what` after `timeout`.
+pub fn poll<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("e2e: timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Xvfb on the first free display from :90, waiting for its socket (no fixed sleep).
+pub fn start_xvfb(log_dir: &Path) -> (Group, String) {
+    for n in 90..140 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let log = std::fs::File::create(log_dir.join("xvfb.log")).unwrap();
+        let mut xvfb = Group::spawn(
+            "Xvfb",
+            Command::new("Xvfb")
+                .args([&format!(":{n}"), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log),
+        );
+        let display = format!(":{n}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = xvfb.exited() {
+                eprintln!("e2e: Xvfb {display} exited ({status}); trying the next display");
+                break;
+            }
+            let ok = Command::new("xdpyinfo")
+                .env("DISPLAY", &display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                return (xvfb, display);
+            }
+            if Instant::now() > deadline {
+                panic!("e2e: Xvfb {display} did not come up: {}", std::fs::read_to_string(log_dir.join("xvfb.log")).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("e2e: no free X display in :90..:140");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal W3C WebDriver client (HTTP/1.1 over std, one connection per request).
+
+struct Http {
+    port: u16,
+}
+
+impl Http {
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body.as_bytes())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| std::io::Error::other("no HTTP header end"))?;
+        let head = String::from_utf8_lossy(&raw[..split]).to_string();
+        let mut payload = raw[split + 4..].to_vec();
+        let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other(format!("bad status line: {head}")))?;
+        let lower = head.to_ascii_lowercase();
+        if lower.contains("transfer-encoding: chunked") {
+            payload = dechunk(&payload);
+        } else if let Some(len) = lower.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok()) {
+            payload.truncate(len);
+        }
+        let value = if payload.is_empty() { Value::Null } else { serde_json::from_slice(&payload).map_err(std::io::Error::other)? };
+        Ok((status, value))
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = eol + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+pub struct Driver {
+    http: Http,
+    session: String,
+}
+
+pub struct El(pub String);
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Driver {
+    pub fn new(port: u16, app: &Path) -> Driver {
+        let http = Http { port };
+        let caps = json!({"capabilities": {"alwaysMatch": {"webkitgtk:browserOptions": {"binary": app, "args": []}}}});
+        let (status, value) = http.request("POST", "/session", Some(&caps)).expect("POST /session");
+        assert_eq!(status, 200, "new session failed: {value}");
+        let session = value["value"]["sessionId"].as_str().expect("sessionId").to_owned();
+        Driver { http, session }
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let url = format!("/session/{}{path}", self.session);
+        match self.http.request(method, &url, body.as_ref()) {
+            Ok((200, v)) => Ok(v["value"].clone()),
+            Ok((status, v)) => Err(format!("{method} {path}: HTTP {status}: {v}")),
+            Err(e) => Err(format!("{method} {path}: {e}")),
+        }
+    }
+
+    pub fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.call(method, path, body).unwrap_or_else(|e| panic!("webdriver: {e}"))
+    }
+
+    pub fn find_all(&self, xpath: &str) -> Vec<El> {
+        match self.call("POST", "/elements", Some(json!({"using": "xpath", "value": xpath}))) {
+            Ok(Value::Array(items)) => items.iter().filter_map(|i| i[ELEMENT_KEY].as_str().map(|s| El(s.to_owned()))).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Waits until `xpath` matches a displayed element.
+    pub fn wait(&self, what: &str, xpath: &str) -> El {
+        poll(&format!("{what} ({xpath})"), UI_WAIT, || {
+            self.find_all(xpath).into_iter().find(|e| self.call("GET", &format!("/element/{}/displayed", e.0), None).map(|v| v == json!(true)).unwrap_or(false))
+        })
+    }
+
+    pub fn click(&self, el: &El) {
+        self.cmd("POST", &format!("/element/{}/click", el.0), Some(json!({})));
+    }
+
+    pub fn clear(&self, el: &El) {
+        self.cmd("POST", &format!("/element/{}/clear", el.0), Some(json!({})));
+    }
+
+    pub fn type_text(&self, el: &El, text: &str) {
+        self.cmd("POST", &format!("/element/{}/value", el.0), Some(json!({"text": text})));
+    }
+
+    pub fn fill(&self, el: &El, text: &str) {
+        self.clear(el);
+        self.type_text(el, text);
+    }
+
+    pub fn text(&self, el: &El) -> String {
+        self.cmd("GET", &format!("/element/{}/text", el.0), None).as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn attr(&self, el: &El, name: &str) -> Option<String> {
+        self.cmd("GET", &format!("/element/{}/attribute/{name}", el.0), None).as_str().map(str::to_owned)
+    }
+
+    pub fn prop(&self, el: &El, name: &str) -> Value {
+        self.cmd("GET", &format!("/element/{}/property/{name}", el.0), None)
+    }
+
+    /// Waits for two animation frames, so the page has painted its last DOM change.
+    pub fn settle(&self) {
+        let script = "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
+        self.cmd("POST", "/execute/async", Some(json!({"script": script, "args": []})));
+    }
+
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        // A screenshot right after a DOM change can show the previous frame.
+        self.settle();
+        let b64 = self.cmd("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().expect("screenshot base64")).expect("screenshot decodes");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target/e2e-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        eprintln!("e2e: screenshot {}", path.display());
+        path
+    }
+
+    /// Ends the session, which closes the app.
+    pub fn quit(self) {
+        let _ = self.http.request("DELETE", &format!("/session/{}", self.session), None);
+    }
+}
+
+/// The input a `<label>` with this text names.
+pub fn labelled(label: &str) -> String {
+    format!("//input[@id=//label[normalize-space()='{label}']/@for]")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+
+pub struct Env {
+    _xvfb: Group,
+    _dunst: Option<Group>,
+    _driver: Group,
+    port: u16,
+    app: PathBuf,
+    pub root: tempfile::TempDir,
+}
+
+impl Env {
+    /// Starts Xvfb, dunst (when installed) and WebKitWebDriver for `app` (see [`built_app`]).
+    pub fn start(app: &Path) -> Env {
+        assert!(app.is_file(), "{} is missing: build it (cd ui && npm run build; cd src-tauri && cargo build)", app.display());
+        let root = tempfile::Builder::new().prefix("rapport-e2e-").tempdir().unwrap();
+        let home = root.path().join("home");
+        for d in [".config", ".local/share", ".cache", ".local/state"] {
+            std::fs::create_dir_all(home.join(d)).unwrap();
+        }
+        let runtime = root.path().join("runtime");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        std::fs::create_dir_all(root.path().join("profile")).unwrap();
+
+        let (xvfb, display) = start_xvfb(root.path());
+        let isolate = |cmd: &mut Command| {
+            cmd.env("DISPLAY", &display)
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env("XDG_DATA_HOME", home.join(".local/share"))
+                .env("XDG_CACHE_HOME", home.join(".cache"))
+                .env("XDG_STATE_HOME", home.join(".local/state"))
+                .env("XDG_RUNTIME_DIR", &runtime)
+                .env("RAPPORT_PROFILE", root.path().join("profile"))
+                .env("TAURI_WEBVIEW_AUTOMATION", "true")
+                // Light theme for the screenshots, whatever the machine prefers.
+                .env("GTK_THEME", "Adwaita")
+                .env_remove("WAYLAND_DISPLAY")
+                .stdin(Stdio::null());
+        };
+        // A notification daemon on the session bus, so the app's notifications go somewhere.
+        let dunst = Command::new("sh").args(["-c", "command -v dunst"]).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false).then(|| {
+            let log = std::fs::File::create(root.path().join("dunst.log")).unwrap();
+            let mut cmd = Command::new("dunst");
+            isolate(&mut cmd);
+            Group::spawn("dunst", cmd.stdout(log.try_clone().unwrap()).stderr(log))
+        });
+
+        let port = free_port();
+        let log = std::fs::File::create(root.path().join("webdriver.log")).unwrap();
+        let mut cmd = Command::new("WebKitWebDriver");
+        isolate(&mut cmd);
+        cmd.args([format!("--port={port}"), "--host=127.0.0.1".into()]).stdout(log.try_clone().unwrap()).stderr(log);
+        let mut driver = Group::spawn("WebKitWebDriver", &mut cmd);
+        let http = Http { port };
+        poll("WebKitWebDriver /status", UI_WAIT, || {
+            if let Some(status) = driver.exited() {
+                panic!("WebKitWebDriver exited ({status}): {}", std::fs::read_to_string(root.path().join("webdriver.log")).unwrap_or_default());
+            }
+            match http.request("GET", "/status", None) {
+                Ok((200, v)) if v["value"]["ready"] == json!(true) => Some(()),
+                _ => None,
+            }
+        });
+        Env { _xvfb: xvfb, _dunst: dunst, _driver: driver, port, app: app.to_owned(), root }
+    }
+
+    pub fn launch(&self) -> Driver {
+        let d = Driver::new(self.port, &self.app);
+        let driver_pid = self._driver.child.id();
+        poll("the app process (a child of WebKitWebDriver)", UI_WAIT, || (!app_pids(driver_pid, &self.app).is_empty()).then_some(()));
+        d
+    }
+
+    /// Ends the WebDriver session and waits until the app process is gone: the app keeps one
+    /// instance per profile (D-Bus name), so a next launch must not meet the previous one.
+    pub fn quit(&self, d: Driver) {
+        d.quit();
+        let app = &self.app;
+        let driver_pid = self._driver.child.id();
+        poll("the app to exit after the session ended", UI_WAIT, || app_pids(driver_pid, app).is_empty().then_some(()));
+    }
+
+    /// Files under the app's isolated HOME and profile that contain `secret`.
+    pub fn files_containing(&self, secret: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, secret: &[u8], found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_dir() {
+                    walk(&path, secret, found);
+                } else if kind.is_file() {
+                    if let Ok(bytes) = std::fs::read(&path) {
+                        if bytes.windows(secret.len()).any(|w| w == secret) {
+                            found.push(path);
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for sub in ["home", "profile"] {
+            walk(&self.root.path().join(sub), secret.as_bytes(), &mut found);
+        }
+        found
+    }
+
+    pub fn count_files(&self) -> usize {
+        fn count(dir: &Path) -> usize {
+            std::fs::read_dir(dir).map(|es| es.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()).unwrap_or(0)
+        }
+        count(&self.root.path().join("home")) + count(&self.root.path().join("profile"))
+    }
+}
+
+/// Live processes running `app` whose parent is `parent` (WebKitWebDriver launches the app).
+pub fn app_pids(parent: u32, app: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            // "pid (comm) state ppid ...": comm may contain spaces, so split after the last ')'.
+            let mut rest = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace()).into_iter().flatten();
+            let (state, ppid) = (rest.next(), rest.next().and_then(|p| p.parse::<u32>().ok()));
+            ppid == Some(parent) && state != Some("Z") && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app)
+        })
+        .collect()
+}
+
+/// The debug build of the app in the checkout (src-tauri/target/debug/rapport-desktop).
+pub fn built_app() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../src-tauri/target/debug/rapport-desktop");
+    path.canonicalize().unwrap_or(path)
+}
+
