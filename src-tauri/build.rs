@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "mark_read",
     "set_presence",
     "add_contact",
+    "set_contact_groups",
     "remove_contact",
     "rename_contact",
     "approve_subscription",
@@ -26,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "update_settings",
     "set_muted",
     "set_view",
+    "open_link",
 ];
 
 fn main() {

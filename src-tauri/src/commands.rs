@@ -4,7 +4,7 @@
 
 use tauri::{AppHandle, State};
 
-use crate::dto::{AppError, ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit, SignInRequest, Status};
+use crate::dto::{AppError, ContactPresence, Conversation, ErrorKind, Message, OwnPresence, RosterItem, SearchHit, SignInRequest, Status};
 use crate::notifications::ViewState;
 use crate::settings::{Settings, SettingsStore};
 use crate::state::{AppState, CommandResult};
@@ -101,6 +101,12 @@ pub async fn add_contact(state: State<'_, AppState>, jid: String, name: Option<S
     engine(state.session()?.add_contact(&jid, name.as_deref(), &groups).await)
 }
 
+/// Replaces the groups of a contact (its name stays).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_contact_groups(state: State<'_, AppState>, jid: String, groups: Vec<String>) -> CommandResult<()> {
+    engine(state.session()?.set_contact_groups(&jid, &groups).await)
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub async fn remove_contact(state: State<'_, AppState>, jid: String) -> CommandResult<()> {
     engine(state.session()?.remove_contact(&jid).await)
@@ -146,4 +152,94 @@ pub fn set_muted(settings: State<'_, SettingsStore>, jid: String, muted: bool) -
 #[tauri::command(rename_all = "snake_case")]
 pub fn set_view(view: State<'_, ViewState>, open_conversation: Option<String>) {
     view.set_open_conversation(open_conversation);
+}
+
+/// The schemes of the links the user may open from a message. Everything else (file:, smb:,
+/// javascript:, data:, custom handlers, …) is refused: URL handlers are a way into the machine.
+pub const LINK_SCHEMES: [&str; 4] = ["http", "https", "xmpp", "mailto"];
+
+/// Longest link we open (a message body is at most 256 KiB; no real link is near this).
+const MAX_LINK_LEN: usize = 8 * 1024;
+
+fn link_refused(reason: impl Into<String>) -> AppError {
+    let reason = reason.into();
+    AppError { message: format!("Rapport did not open this link: {reason}."), kind: ErrorKind::LinkRefused { reason } }
+}
+
+/// Parses a link the user clicked and checks it against `LINK_SCHEMES` (the UI checks too; this
+/// is the check that counts). Returns the normalised URL to hand to the system.
+pub fn checked_link(input: &str) -> CommandResult<url::Url> {
+    if input.len() > MAX_LINK_LEN {
+        return Err(link_refused("it is too long"));
+    }
+    let url = url::Url::parse(input).map_err(|_| link_refused("it is not a valid web, mail or XMPP address"))?;
+    let scheme = url.scheme();
+    if !LINK_SCHEMES.contains(&scheme) {
+        return Err(link_refused(format!("only http, https, xmpp and mailto links are opened, not {scheme}:")));
+    }
+    if matches!(scheme, "http" | "https") && url.host_str().is_none_or(str::is_empty) {
+        return Err(link_refused("it has no host"));
+    }
+    if matches!(scheme, "xmpp" | "mailto") && url.path().trim().is_empty() {
+        return Err(link_refused("it has no address"));
+    }
+    Ok(url)
+}
+
+/// Opens a link from a message with the system's handler, after checking its scheme.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_link(url: String) -> CommandResult<()> {
+    let url = checked_link(&url)?;
+    tauri_plugin_opener::open_url(url.as_str(), None::<&str>).map_err(|error| AppError {
+        message: format!("The link could not be opened: {error}"),
+        kind: ErrorKind::LinkFailed { detail: error.to_string() },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(input: &str) -> bool {
+        matches!(checked_link(input), Err(AppError { kind: ErrorKind::LinkRefused { .. }, .. }))
+    }
+
+    #[test]
+    fn opens_only_allowed_schemes() {
+        for ok in ["https://example.org/a?b=c#d", "http://example.org", "HTTPS://EXAMPLE.ORG/", "xmpp:bob@example.org?message", "mailto:bob@example.org"] {
+            assert!(checked_link(ok).is_ok(), "{ok} should be allowed");
+        }
+        assert_eq!(checked_link("HTTPS://Example.org").unwrap().as_str(), "https://example.org/");
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "file:///etc/passwd",
+            "data:text/html,<script>alert(1)</script>",
+            "smb://server/share",
+            "nfs://server/x",
+            "vbscript:msgbox",
+            "ms-msdt:/id",
+            "ftp://example.org",
+            "tauri://localhost",
+            "ipc://localhost",
+            "//example.org/x",
+            "example.org",
+            "https://",
+            "mailto:",
+            "xmpp:",
+            "",
+        ] {
+            assert!(refused(bad), "{bad:?} should be refused");
+        }
+        assert!(refused(&format!("https://example.org/{}", "a".repeat(MAX_LINK_LEN))));
+    }
+
+    #[test]
+    fn a_refused_link_is_a_typed_error_with_words() {
+        let error = checked_link("file:///etc/passwd").unwrap_err();
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(json["code"], "link_refused");
+        assert!(json["message"].as_str().unwrap().contains("not file:"), "{json}");
+    }
 }

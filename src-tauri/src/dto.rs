@@ -164,6 +164,12 @@ pub enum ErrorKind {
     Storage { detail: String },
     NotConnected,
     ServerError { condition: String, text: Option<String> },
+    // The app's own (not the engine's):
+    /// A link was not opened: its scheme is not one of http, https, xmpp, mailto, or it is not
+    /// a valid URL.
+    LinkRefused { reason: String },
+    /// The system could not open an allowed link (no handler, …).
+    LinkFailed { detail: String },
 }
 
 /// An error as the UI gets it: the engine's serde form (`{code, ...fields}`) plus `message`,

@@ -99,6 +99,7 @@ fn main() {
             commands::mark_read,
             commands::set_presence,
             commands::add_contact,
+            commands::set_contact_groups,
             commands::remove_contact,
             commands::rename_contact,
             commands::approve_subscription,
@@ -107,6 +108,7 @@ fn main() {
             commands::update_settings,
             commands::set_muted,
             commands::set_view,
+            commands::open_link,
         ])
         .build(context)
         .expect("Rapport could not start its window");
