@@ -1,1 +1,38 @@
 import '@testing-library/jest-dom/vitest';
+
+// jsdom has no layout. The virtualised lists (virtua) need sizes and scrolling: a scrolling
+// viewport reports 800×600 px, a virtualised row (absolutely positioned) 800×40 px;
+// `offsetParent` is the parent (virtua measures only rows in the layout); scrollTo/scrollBy
+// move scrollTop and fire `scroll` as a browser would.
+export const VIEWPORT_HEIGHT = 600;
+export const ROW_HEIGHT = 40;
+class FakeResizeObserver {
+  constructor(private callback: ResizeObserverCallback) {}
+  observe(target: Element) {
+    const row = target instanceof HTMLElement && target.style.position === 'absolute';
+    const height = row ? ROW_HEIGHT : VIEWPORT_HEIGHT;
+    const contentRect = { width: 800, height, top: 0, left: 0, right: 800, bottom: height, x: 0, y: 0 } as DOMRectReadOnly;
+    queueMicrotask(() => this.callback([{ target, contentRect } as ResizeObserverEntry], this as unknown as ResizeObserver));
+  }
+  unobserve() {}
+  disconnect() {}
+}
+globalThis.ResizeObserver ??= FakeResizeObserver as unknown as typeof ResizeObserver;
+
+Object.defineProperty(HTMLElement.prototype, 'offsetParent', {
+  configurable: true,
+  get(this: HTMLElement) {
+    return this.isConnected ? this.parentElement : null;
+  },
+});
+
+function scrollToTop(element: Element, top: number) {
+  element.scrollTop = Math.max(0, top);
+  element.dispatchEvent(new Event('scroll'));
+}
+Element.prototype.scrollTo ??= function (this: Element, options?: ScrollToOptions | number, y?: number) {
+  scrollToTop(this, typeof options === 'number' ? (y ?? 0) : (options?.top ?? this.scrollTop));
+} as Element['scrollTo'];
+Element.prototype.scrollBy ??= function (this: Element, options?: ScrollToOptions | number, y?: number) {
+  scrollToTop(this, this.scrollTop + (typeof options === 'number' ? (y ?? 0) : (options?.top ?? 0)));
+} as Element['scrollBy'];

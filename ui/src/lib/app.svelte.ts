@@ -49,6 +49,41 @@ export function displayName(jid: string, item?: RosterItem | null): string {
   return at > 0 ? jid.slice(0, at) : jid;
 }
 
+/** The heading of contacts without a group (shown when other contacts have groups). */
+export const UNGROUPED = 'Ungrouped';
+
+export interface ContactGroup {
+  /** The group's name; `UNGROUPED` for contacts without one. */
+  name: string;
+  contacts: ContactRow[];
+}
+
+/** What the add/edit contact dialog shows. */
+export type ContactDialogState = { mode: 'add'; jid?: string } | { mode: 'edit'; jid: string };
+
+function cleanName(name: string | null): string | null {
+  return name?.trim() || null;
+}
+
+/** Trimmed, without empty entries and duplicates, sorted. */
+export function cleanGroups(groups: string[]): string[] {
+  return [...new Set(groups.map((g) => g.trim()).filter(Boolean))].sort((a, b) => a.localeCompare(b));
+}
+
+  /** Why `input` is not a contact's address, in words; '' when it looks right. */
+export function addressProblem(input: string, own: string | null): string {
+  const jid = input.trim();
+  if (!jid) return 'Enter the address of the contact, like name@example.org.';
+  if (/\s/.test(jid)) return 'An address has no spaces.';
+  if (jid.includes('/')) return 'Leave out the part from the “/” on: it names one device, not the person.';
+  const at = jid.indexOf('@');
+  if (at !== jid.lastIndexOf('@')) return 'An address has only one “@”.';
+  if (at === 0) return 'Put the name before the “@”, like name@example.org.';
+  if (at < 0 || at === jid.length - 1) return 'An address has a name, an “@” and the server, like name@example.org.';
+  if (own && jid.toLowerCase() === own.toLowerCase()) return 'That is your own address.';
+  return '';
+}
+
 const AVAILABILITY_ORDER: Availability[] = ['chat', 'available', 'away', 'extended_away', 'do_not_disturb', 'offline'];
 
 export class AppStore {
@@ -71,6 +106,10 @@ export class AppStore {
   focused = $state(true);
   /** The app's settings (null until read from the backend). */
   settings = $state<Settings | null>(null);
+  /** The open add/edit contact dialog, if any. */
+  contactDialog = $state<ContactDialogState | null>(null);
+  /** The contact whose removal waits for the user's confirmation. */
+  confirmingRemoval = $state<string | null>(null);
   /** The message to scroll to and highlight (a new object per request, so repeats re-focus). */
   jumpTo = $state<{ conversation: string; id: number } | null>(null);
 
@@ -120,6 +159,27 @@ export class AppStore {
           AVAILABILITY_ORDER.indexOf(a.availability) - AVAILABILITY_ORDER.indexOf(b.availability) ||
           a.name.localeCompare(b.name),
       );
+  }
+
+  /** The filtered contacts by group (a contact with several groups is under each), groups by
+   * name, contacts without a group last. */
+  get contactGroups(): ContactGroup[] {
+    const byGroup = new Map<string, ContactRow[]>();
+    for (const row of this.contactRows) {
+      for (const group of row.groups.length ? row.groups : [UNGROUPED]) {
+        const list = byGroup.get(group);
+        if (list) list.push(row);
+        else byGroup.set(group, [row]);
+      }
+    }
+    return [...byGroup.entries()]
+      .map(([name, contacts]) => ({ name, contacts }))
+      .sort((a, b) => Number(a.name === UNGROUPED) - Number(b.name === UNGROUPED) || a.name.localeCompare(b.name));
+  }
+
+  /** Every group of the roster, by name (suggestions in the contact dialog). */
+  get allGroups(): string[] {
+    return cleanGroups(Object.values(this.roster).flatMap((item) => item.groups));
   }
 
   private matches(jid: string, name: string, filter = this.filter) {
@@ -219,6 +279,8 @@ export class AppStore {
     this.requests = [];
     this.selected = null;
     this.jumpTo = null;
+    this.contactDialog = null;
+    this.confirmingRemoval = null;
     this.reportView();
   }
 
@@ -398,16 +460,43 @@ export class AppStore {
     });
   }
 
-  async addContact(jid: string, name: string | null) {
-    await this.run(() => this.backend.addContact(jid, name, []));
+  /** Runs a contact action; returns its error for the dialog that asked (null when done). */
+  private async attempt(action: () => Promise<void>): Promise<UiError | null> {
+    try {
+      await action();
+      return null;
+    } catch (e) {
+      return toUiError(e);
+    }
   }
 
-  async removeContact(jid: string) {
-    await this.run(() => this.backend.removeContact(jid));
+  /** Adds a contact (and asks to see their presence). */
+  addContact(jid: string, name: string | null, groups: string[] = []): Promise<UiError | null> {
+    return this.attempt(() => this.backend.addContact(jid.trim(), cleanName(name), cleanGroups(groups)));
   }
 
-  async renameContact(jid: string, name: string | null) {
-    await this.run(() => this.backend.renameContact(jid, name));
+  /** Changes a contact's name and groups (only what changed is sent). */
+  editContact(jid: string, name: string | null, groups: string[]): Promise<UiError | null> {
+    return this.attempt(async () => {
+      const item = this.roster[jid];
+      const newName = cleanName(name);
+      const newGroups = cleanGroups(groups);
+      if ((item?.name ?? null) !== newName) await this.backend.renameContact(jid, newName);
+      if (!item || cleanGroups(item.groups).join('\n') !== newGroups.join('\n')) await this.backend.setContactGroups(jid, newGroups);
+    });
+  }
+
+  removeContact(jid: string): Promise<UiError | null> {
+    return this.attempt(() => this.backend.removeContact(jid));
+  }
+
+  renameContact(jid: string, name: string | null): Promise<UiError | null> {
+    return this.attempt(() => this.backend.renameContact(jid, cleanName(name)));
+  }
+
+  /** Opens a link the user clicked in a message (the backend checks its scheme again). */
+  async openLink(url: string) {
+    await this.run(() => this.backend.openLink(url));
   }
 
   private addMessages(messages: Message[]) {

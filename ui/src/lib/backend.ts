@@ -45,6 +45,8 @@ export interface Backend {
   addContact(jid: string, name: string | null, groups: string[]): Promise<void>;
   removeContact(jid: string): Promise<void>;
   renameContact(jid: string, name: string | null): Promise<void>;
+  /** Replaces the groups of a contact in the roster (its name stays). */
+  setContactGroups(jid: string, groups: string[]): Promise<void>;
   approveSubscription(jid: string): Promise<void>;
   denySubscription(jid: string): Promise<void>;
 
@@ -55,6 +57,9 @@ export interface Backend {
   setMuted(jid: string, muted: boolean): Promise<Settings>;
   /** Tells the backend which conversation the window shows (for notifications). */
   setView(openConversation: string | null): Promise<void>;
+  /** Opens a link from a message with the system's handler (http, https, xmpp, mailto only;
+   * anything else is refused with `link_refused`). */
+  openLink(url: string): Promise<void>;
 
   onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten>;
   onSessionChanged(handler: (status: Status) => void): Promise<Unlisten>;
@@ -118,6 +123,7 @@ export class TauriBackend implements Backend {
   }
   removeContact(jid: string) { return this.call<void>('remove_contact', { jid }); }
   renameContact(jid: string, name: string | null) { return this.call<void>('rename_contact', { jid, name }); }
+  setContactGroups(jid: string, groups: string[]) { return this.call<void>('set_contact_groups', { jid, groups }); }
   approveSubscription(jid: string) { return this.call<void>('approve_subscription', { jid }); }
   denySubscription(jid: string) { return this.call<void>('deny_subscription', { jid }); }
   getSettings() { return this.call<Settings>('get_settings'); }
@@ -126,6 +132,7 @@ export class TauriBackend implements Backend {
   setView(openConversation: string | null) {
     return this.call<void>('set_view', { open_conversation: openConversation });
   }
+  openLink(url: string) { return this.call<void>('open_link', { url }); }
 
   onEngineEvent(handler: (event: EngineEvent) => void) { return this.on('engine-event', handler); }
   onSessionChanged(handler: (status: Status) => void) { return this.on('session-changed', handler); }

@@ -14,6 +14,7 @@ import type {
   Status,
 } from './bindings';
 import type { Backend, EngineEvent, Unlisten } from './backend';
+import { allowedLink } from './links';
 
 export interface MockOptions {
   /** The password `signIn` accepts (any JID). */
@@ -71,7 +72,7 @@ export class MockBackend implements Backend {
   constructor(options: MockOptions = {}) {
     this.password = options.password ?? 'secret';
     this.untrusted = options.untrustedFingerprint ?? null;
-    this.rosterItems = options.roster ? [...options.roster] : [];
+    this.rosterItems = structuredClone(options.roster ?? []);
     for (const p of options.presences ?? []) this.presenceMap.set(p.jid, p);
     this.messages = options.messages ? [...options.messages] : [];
     this.nextId = Math.max(0, ...this.messages.map((m) => m.id)) + 1;
@@ -331,10 +332,31 @@ export class MockBackend implements Backend {
     this.setStatus({ own_presence: presence, own_status: status });
   }
 
-  async addContact(jid: string, name: string | null, groups: string[]) {
-    this.log('addContact', jid, name, groups);
-    this.requireSession();
-    const item: RosterItem = { jid, name, groups, subscription: 'none', pending_out: true };
+  /** Like the engine's `parse_contact_jid` (a bare JID), in fewer rules. */
+  private contactJid(input: string) {
+    const jid = input.trim().toLowerCase();
+    if (!/^([^@/\s]+@)?[^@/\s]+$/.test(jid)) {
+      throw err({ code: 'invalid_jid', input, reason: 'not a bare address' }, `'${input}' is not a valid address: not a bare address`);
+    }
+    return jid;
+  }
+
+  private contactItem(jid: string) {
+    const item = this.rosterItems.find((i) => i.jid === jid);
+    if (!item) throw err({ code: 'invalid_input', field: 'contact', reason: `${jid} is not in your contacts` }, `Invalid contact: ${jid} is not in your contacts`);
+    return item;
+  }
+
+  private static groups(groups: string[]) {
+    return [...new Set(groups.map((g) => g.trim()).filter(Boolean))].sort();
+  }
+
+  async addContact(input: string, name: string | null, groups: string[]) {
+    this.log('addContact', input, name, groups);
+    const account = this.requireSession();
+    const jid = this.contactJid(input);
+    if (jid === account) throw err({ code: 'invalid_input', field: 'contact', reason: 'you cannot add yourself' }, 'Invalid contact: you cannot add yourself');
+    const item: RosterItem = { jid, name: name?.trim() || null, groups: MockBackend.groups(groups), subscription: 'none', pending_out: true };
     this.rosterItems = [...this.rosterItems.filter((i) => i.jid !== jid), item];
     this.emit({ type: 'roster_updated', changed: [item], removed: [] });
   }
@@ -349,9 +371,16 @@ export class MockBackend implements Backend {
   async renameContact(jid: string, name: string | null) {
     this.log('renameContact', jid, name);
     this.requireSession();
-    const item = this.rosterItems.find((i) => i.jid === jid);
-    if (!item) throw err({ code: 'invalid_input', field: 'contact', reason: `${jid} is not in your contacts` }, `Invalid contact: ${jid} is not in your contacts`);
-    item.name = name;
+    const item = this.contactItem(jid);
+    item.name = name?.trim() || null;
+    this.emit({ type: 'roster_updated', changed: [structuredClone(item)], removed: [] });
+  }
+
+  async setContactGroups(jid: string, groups: string[]) {
+    this.log('setContactGroups', jid, groups);
+    this.requireSession();
+    const item = this.contactItem(jid);
+    item.groups = MockBackend.groups(groups);
     this.emit({ type: 'roster_updated', changed: [structuredClone(item)], removed: [] });
   }
 
@@ -388,6 +417,14 @@ export class MockBackend implements Backend {
   async setView(openConversation: string | null) {
     this.log('setView', openConversation);
     this.openConversation = openConversation;
+  }
+
+  async openLink(url: string) {
+    this.log('openLink', url);
+    if (!allowedLink(url)) {
+      const reason = 'only http, https, xmpp and mailto links are opened';
+      throw err({ code: 'link_refused', reason }, `Rapport did not open this link: ${reason}.`);
+    }
   }
 
   async onOpenConversation(handler: (jid: string) => void): Promise<Unlisten> {

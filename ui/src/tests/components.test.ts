@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import App from '../App.svelte';
 import { AppStore } from '../lib/app.svelte';
 import { MockBackend } from '../lib/mockBackend';
-import { flush, message, roster, signedIn } from './fixtures';
+import { contactButton, flush, message, roster, signedIn } from './fixtures';
 
 async function startSignedOut(options = {}) {
   const backend = new MockBackend({ password: 'right', roster, ...options });
@@ -86,6 +86,7 @@ describe('main window', () => {
     const user = userEvent.setup();
     const { backend, store } = await signedIn();
     render(App, { store });
+    await flush();
     backend.setContactPresence({ jid: 'bob@localhost', availability: 'away', status: 'Lunch', resources: [] });
     await flush();
     const contacts = screen.getByRole('list', { name: 'Contacts' });
@@ -105,8 +106,9 @@ describe('main window', () => {
       messages: [message(1, 'bob@localhost', 'yesterday text', now - 86_400_000 - 1000), message(2, 'bob@localhost', 'today text', now - 1000, true)],
     });
     render(App, { store });
+    await flush();
     const contacts = screen.getByRole('list', { name: 'Contacts' });
-    await user.click(within(within(contacts).getByRole('listitem', { name: 'Bob' })).getByRole('button'));
+    await user.click(contactButton(contacts, 'Bob'));
     await flush();
 
     const log = screen.getByRole('log', { name: 'Messages with Bob' });
@@ -130,9 +132,10 @@ describe('main window', () => {
     const user = userEvent.setup();
     const { store } = await signedIn();
     render(App, { store });
+    await flush();
     const contacts = screen.getByRole('list', { name: 'Contacts' });
     const open = async (name: string) => {
-      await user.click(within(within(contacts).getByRole('listitem', { name })).getByRole('button'));
+      await user.click(contactButton(contacts, name));
       await flush();
     };
     await open('Bob');
@@ -146,6 +149,7 @@ describe('main window', () => {
   it('shows conversations with last message and unread count', async () => {
     const { backend, store } = await signedIn({ messages: [message(1, 'carol@localhost', 'earlier', 1000)] });
     render(App, { store });
+    await flush();
     backend.receive('bob@localhost', 'ping');
     await flush();
     const list = screen.getByRole('list', { name: 'Conversations' });
@@ -167,6 +171,7 @@ describe('main window', () => {
       roster: [{ jid: 'mallory@localhost', name: evil, groups: [], subscription: 'both', pending_out: false }],
     });
     render(App, { store });
+    await flush();
     backend.setContactPresence({ jid: 'mallory@localhost', availability: 'available', status: payloads[1], resources: [] });
     for (const p of payloads) backend.receive('mallory@localhost', p);
     await flush();
@@ -184,6 +189,7 @@ describe('main window', () => {
     const user = userEvent.setup();
     const { backend, store } = await signedIn();
     render(App, { store });
+    await flush();
     await user.selectOptions(screen.getByRole('combobox', { name: 'Presence' }), 'Do not disturb');
     await flush();
     expect(backend.calls.find((c) => c.command === 'setPresence')?.args).toEqual(['do_not_disturb', null]);
@@ -194,6 +200,7 @@ describe('main window', () => {
     const user = userEvent.setup();
     const { backend, store } = await signedIn({ requests: ['erin@localhost'] });
     render(App, { store });
+    await flush();
     await user.click(screen.getByRole('button', { name: 'Accept erin@localhost' }));
     await flush();
     expect(backend.calls.find((c) => c.command === 'approveSubscription')?.args).toEqual(['erin@localhost']);

@@ -1,3 +1,4 @@
+import { within } from '@testing-library/svelte';
 import type { Message, RosterItem } from '../lib/bindings';
 import { MockBackend, type MockOptions } from '../lib/mockBackend';
 import { AppStore } from '../lib/app.svelte';
@@ -34,4 +35,10 @@ export async function signedIn(options: MockOptions = {}) {
 /** Lets pending promises and Svelte effects run. */
 export async function flush() {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+/** The button that opens a contact's conversation: the first button of its row (the second is
+ * "More actions for NAME"), as the end-to-end tests find it. */
+export function contactButton(contacts: HTMLElement, name: string): HTMLElement {
+  return within(within(contacts).getByRole('listitem', { name })).getAllByRole('button')[0];
 }

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from '../App.svelte';
 import type { MockOptions } from '../lib/mockBackend';
-import { flush, message, signedIn } from './fixtures';
+import { contactButton, flush, message, signedIn } from './fixtures';
 
 async function app(options: MockOptions = {}) {
   const started = await signedIn(options);
@@ -106,7 +106,7 @@ describe('per-conversation mute', () => {
     const user = userEvent.setup();
     const { backend } = await app();
     const contacts = screen.getByRole('list', { name: 'Contacts' });
-    await user.click(within(within(contacts).getByRole('listitem', { name: 'Bob' })).getByRole('button'));
+    await user.click(contactButton(contacts, 'Bob'));
     const pane = screen.getByRole('main', { name: 'Conversation with Bob' });
     const mute = within(pane).getByRole('button', { name: 'Mute' });
     expect(mute).toHaveAttribute('aria-pressed', 'false');
@@ -124,7 +124,7 @@ describe('per-conversation mute', () => {
     const user = userEvent.setup();
     await app({ settings: { muted: ['carol@localhost'] } });
     const contacts = screen.getByRole('list', { name: 'Contacts' });
-    await user.click(within(within(contacts).getByRole('listitem', { name: 'Carol' })).getByRole('button'));
+    await user.click(contactButton(contacts, 'Carol'));
     expect(screen.getByRole('button', { name: 'Mute' })).toHaveAttribute('aria-pressed', 'true');
   });
 });
@@ -135,7 +135,7 @@ describe('notifications plumbing', () => {
     const { backend } = await app();
     expect(backend.openConversation).toBeNull();
     const contacts = screen.getByRole('list', { name: 'Contacts' });
-    await user.click(within(within(contacts).getByRole('listitem', { name: 'Carol' })).getByRole('button'));
+    await user.click(contactButton(contacts, 'Carol'));
     expect(backend.openConversation).toBe('carol@localhost');
     await user.click(screen.getByRole('button', { name: 'Sign out' }));
     await flush();

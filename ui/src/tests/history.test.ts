@@ -1,0 +1,88 @@
+import { render, screen, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import App from '../App.svelte';
+import { PAGE } from '../lib/app.svelte';
+import type { Message } from '../lib/bindings';
+import { ROW_HEIGHT } from '../test-setup';
+import { flush, message, signedIn } from './fixtures';
+
+const BOB = 'bob@localhost';
+
+function conversation(count: number, start = Date.now() - count * 60_000): Message[] {
+  return Array.from({ length: count }, (_, i) => message(i + 1, BOB, `message ${i + 1}`, start + i * 60_000, i % 3 === 0));
+}
+
+async function open(messages: Message[]) {
+  const started = await signedIn({ messages });
+  render(App, { store: started.store });
+  await started.store.select(BOB);
+  await flush();
+  const log = screen.getByRole('log', { name: 'Messages with Bob' });
+  return { ...started, log };
+}
+
+/** Waits until virtua stopped adjusting the last programmatic scroll (it retries for 150 ms). */
+const settle = () => new Promise((r) => setTimeout(r, 250));
+
+const articles = (log: HTMLElement) => [...log.querySelectorAll('article')];
+
+describe('virtualised history', () => {
+  it('renders only a window of 5,000 messages, ending with the newest', async () => {
+    const { store, backend, log } = await open(conversation(5000));
+    // All 5,000 loaded (as after scrolling back through 100 pages).
+    store.messages[BOB] = await backend.history(BOB, null, 5000);
+    store.hasOlder[BOB] = false;
+    await flush();
+    const shown = articles(log);
+    expect(shown.length).toBeGreaterThan(5);
+    expect(shown.length).toBeLessThan(100);
+    expect(within(log).getByText('message 5000')).toBeInTheDocument();
+    expect(within(log).queryByText('message 1')).not.toBeInTheDocument();
+    // Each message stays an article named "Sender, time" in the log.
+    const newest = within(log).getByText('message 5000').closest('article');
+    expect(newest?.getAttribute('aria-label')).toMatch(/^Bob, /);
+  });
+
+  it('loads the older page when scrolled to the top and keeps the same messages in view', async () => {
+    const { store, log } = await open(conversation(PAGE * 3));
+    expect(store.messages[BOB]).toHaveLength(PAGE);
+    await settle();
+    const oldestLoaded = PAGE * 2 + 1;
+
+    log.scrollTo({ top: 0 });
+    await flush();
+    expect(within(log).getByText(`message ${oldestLoaded}`)).toBeInTheDocument();
+    await flush();
+    expect(store.messages[BOB]).toHaveLength(PAGE * 2);
+    // The view moved down by the height of the added rows, so the message that was at the top
+    // is still there and the older ones are above it, out of view.
+    expect(log.scrollTop).toBeGreaterThanOrEqual(PAGE * ROW_HEIGHT - ROW_HEIGHT);
+    expect(log.scrollTop).toBeLessThanOrEqual(PAGE * ROW_HEIGHT + ROW_HEIGHT);
+    expect(within(log).getByText(`message ${oldestLoaded}`)).toBeInTheDocument();
+    expect(within(log).queryByText(`message ${PAGE + 1}`)).not.toBeInTheDocument();
+  });
+
+  it('follows new messages at the bottom, but not when the user scrolled up', async () => {
+    const { backend, log } = await open(conversation(PAGE));
+    backend.receive(BOB, 'fresh one');
+    await flush();
+    expect(within(log).getByText('fresh one')).toBeInTheDocument();
+
+    await settle();
+    const before = log.scrollTop;
+    log.scrollTo({ top: before - 400 });
+    await flush();
+    const scrolledTo = log.scrollTop;
+    backend.receive(BOB, 'while reading');
+    await flush();
+    expect(log.scrollTop).toBe(scrolledTo);
+  });
+
+  it('shows day separators and the start of the conversation', async () => {
+    const now = Date.now();
+    const { log } = await open([message(1, BOB, 'old', now - 3 * 86_400_000), message(2, BOB, 'new', now)]);
+    expect(within(log).getByText('Start of the conversation')).toBeInTheDocument();
+    expect(within(log).getByRole('separator', { name: 'Today' })).toBeInTheDocument();
+    expect(within(log).getAllByRole('separator')).toHaveLength(2);
+  });
+});
