@@ -31,6 +31,32 @@ fn single_instance_id(identifier: &str, profile: &Profile) -> String {
     format!("{identifier}.p{:016x}", hasher.finish())
 }
 
+/// SIGTERM (a logout, `systemctl stop`, `kill`) or SIGINT (Ctrl+C in a terminal) quits the way
+/// the tray's Quit does: `exit(0)` runs `RunEvent::Exit`, which signs out (unavailable presence,
+/// closed stream) before the process ends with status 0. A second signal ends it at once.
+async fn quit_on_signal(app: tauri::AppHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut terminate, mut interrupt) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(terminate), Ok(interrupt)) => (terminate, interrupt),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, "cannot handle SIGTERM/SIGINT; they will end the app without signing out");
+            return;
+        }
+    };
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    tracing::info!("{name}: signing out and quitting");
+    app.exit(0);
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    tracing::warn!("second signal while signing out: quitting at once");
+    std::process::exit(1);
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -77,6 +103,7 @@ fn main() {
             if tray.is_err() || !app.state::<SettingsStore>().get().start_minimised {
                 tray::show_window(app.handle());
             }
+            tauri::async_runtime::spawn(quit_on_signal(app.handle().clone()));
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<AppState>().auto_sign_in(&handle).await;
