@@ -63,7 +63,7 @@ describe('virtualised history', () => {
   });
 
   it('follows new messages at the bottom, but not when the user scrolled up', async () => {
-    const { backend, log } = await open(conversation(PAGE));
+    const { backend, store, log } = await open(conversation(PAGE));
     backend.receive(BOB, 'fresh one');
     await flush();
     expect(within(log).getByText('fresh one')).toBeInTheDocument();
@@ -76,6 +76,13 @@ describe('virtualised history', () => {
     backend.receive(BOB, 'while reading');
     await flush();
     expect(log.scrollTop).toBe(scrolledTo);
+
+    // Sending brings the view down to the new message.
+    store.drafts[BOB] = 'my answer';
+    await store.send(BOB);
+    await flush();
+    expect(log.scrollTop).toBeGreaterThan(scrolledTo);
+    expect(within(log).getByText('my answer')).toBeInTheDocument();
   });
 
   it('shows day separators and the start of the conversation', async () => {
