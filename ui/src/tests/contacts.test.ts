@@ -204,5 +204,7 @@ describe('groups and requests', () => {
     expect(items.length).toBeGreaterThan(5);
     expect(items.length).toBeLessThan(60);
     expect(items[0]).toHaveAttribute('aria-label', 'Contact 0000');
+    expect(items[0]).toHaveAttribute('aria-setsize', '1000');
+    expect(items[1]).toHaveAttribute('aria-posinset', '2');
   });
 });
