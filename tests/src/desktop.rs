@@ -239,6 +239,16 @@ impl Driver {
         self.cmd("GET", &format!("/element/{}/property/{name}", el.0), None)
     }
 
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its result.
+    pub fn execute(&self, script: &str, args: Value) -> Result<Value, String> {
+        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": args})))
+    }
+
+    /// Runs `script` asynchronously: it ends by calling `arguments[arguments.length - 1](result)`.
+    pub fn execute_async(&self, script: &str, args: Value) -> Result<Value, String> {
+        self.call("POST", "/execute/async", Some(json!({"script": script, "args": args})))
+    }
+
     /// Waits for two animation frames, so the page has painted its last DOM change.
     pub fn settle(&self) {
         let script = "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
@@ -276,6 +286,7 @@ pub struct Env {
     _xvfb: Group,
     _dunst: Option<Group>,
     _driver: Group,
+    display: String,
     port: u16,
     app: PathBuf,
     pub root: tempfile::TempDir,
@@ -335,7 +346,7 @@ impl Env {
                 _ => None,
             }
         });
-        Env { _xvfb: xvfb, _dunst: dunst, _driver: driver, port, app: app.to_owned(), root }
+        Env { _xvfb: xvfb, _dunst: dunst, _driver: driver, display, port, app: app.to_owned(), root }
     }
 
     pub fn launch(&self) -> Driver {
@@ -352,6 +363,67 @@ impl Env {
         let app = &self.app;
         let driver_pid = self._driver.child.id();
         poll("the app to exit after the session ended", UI_WAIT, || app_pids(driver_pid, app).is_empty().then_some(()));
+    }
+
+    /// The app's profile directory (`RAPPORT_PROFILE`), to prepare before a launch.
+    pub fn profile_dir(&self) -> PathBuf {
+        self.root.path().join("profile")
+    }
+
+    /// The X display the app runs on (e.g. `:90`).
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// Whether this environment started a notification daemon (dunst is installed).
+    pub fn has_notification_daemon(&self) -> bool {
+        self._dunst.is_some()
+    }
+
+    /// Runs `dunstctl ARGS` against this environment's dunst (same display and session bus):
+    /// its stdout, or what went wrong.
+    pub fn dunstctl(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("dunstctl")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("dunstctl {args:?}: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!("dunstctl {args:?}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    }
+
+    /// Waits until dunst owns `org.freedesktop.Notifications` on the session bus (asking the
+    /// bus, so that no D-Bus activation starts another daemon meanwhile).
+    pub fn wait_for_notification_daemon(&self) {
+        assert!(self.has_notification_daemon(), "dunst is not installed (run tests/install-e2e-deps)");
+        poll("dunst on the session bus (org.freedesktop.Notifications)", UI_WAIT, || {
+            let out = crate::keyring::name_has_owner("org.freedesktop.Notifications")?;
+            String::from_utf8_lossy(&out.stdout).contains("boolean true").then_some(())
+        });
+    }
+
+    /// The notifications dunst shows now and keeps in its history, as (summary, body) pairs:
+    /// `dunstctl close-all` first moves the displayed ones into the history (`dunstctl history`
+    /// lists only those).
+    pub fn notifications(&self) -> Vec<(String, String)> {
+        let displayed: usize = self.dunstctl(&["count", "displayed"]).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if displayed > 0 {
+            let _ = self.dunstctl(&["close-all"]);
+        }
+        let Ok(history) = self.dunstctl(&["history"]) else { return Vec::new() };
+        let Ok(value) = serde_json::from_str::<Value>(&history) else { return Vec::new() };
+        let field = |n: &Value, key: &str| n[key]["data"].as_str().unwrap_or_default().to_owned();
+        value["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|group| group.as_array().cloned().unwrap_or_default())
+            .map(|n| (field(&n, "summary"), field(&n, "body")))
+            .collect()
     }
 
     /// Files under the app's isolated HOME and profile that contain `secret`.
@@ -401,6 +473,21 @@ pub fn app_pids(parent: u32, app: &Path) -> Vec<u32> {
             ppid == Some(parent) && state != Some("Z") && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app)
         })
         .collect()
+}
+
+/// A private copy of `app` (kept while the returned directory lives): others rebuild the app
+/// in the same checkout, and a rebuild must not swap or truncate the binary between two
+/// launches of one test. Copies again while the source changes during the copy.
+pub fn copy_app(app: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix("rapport-e2e-app-").tempdir().unwrap();
+    let copy = dir.path().join(app.file_name().expect("app file name"));
+    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| Ok((m.len(), m.modified()?))).ok();
+    poll(&format!("a stable copy of {}", app.display()), Duration::from_secs(120), || {
+        let before = stamp(app)?;
+        std::fs::copy(app, &copy).ok()?;
+        (stamp(app) == Some(before) && std::fs::metadata(&copy).ok()?.len() == before.0).then_some(())
+    });
+    (dir, copy)
 }
 
 /// The debug build of the app in the checkout (src-tauri/target/debug/rapport-desktop).

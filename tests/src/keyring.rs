@@ -19,17 +19,7 @@ pub fn assert_secret_service() {
          with an unlocked throwaway gnome-keyring that `tests/run` sets up. Run `tests/run` \
          (extra arguments go to cargo test), not plain `cargo test`."
     );
-    let out = Command::new("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
-            &format!("string:{SECRET_SERVICE_NAME}"),
-        ])
-        .output();
-    if let Ok(out) = out {
+    if let Some(out) = name_has_owner(SECRET_SERVICE_NAME) {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && text.contains("boolean true"),
@@ -39,4 +29,21 @@ pub fn assert_secret_service() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Asks the session bus whether something owns `name` (`dbus-send`'s output: it prints
+/// "boolean true" when so); `None` without `dbus-send`. Asking never starts a service.
+pub fn name_has_owner(name: &str) -> Option<std::process::Output> {
+    Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{name}"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()
 }
