@@ -350,19 +350,38 @@ impl Env {
     }
 
     pub fn launch(&self) -> Driver {
-        let d = Driver::new(self.port, &self.app);
-        let driver_pid = self._driver.child.id();
-        poll("the app process (a child of WebKitWebDriver)", UI_WAIT, || (!app_pids(driver_pid, &self.app).is_empty()).then_some(()));
+        self.launch_binary(&self.app)
+    }
+
+    /// Like [`Env::launch`], for another Tauri binary (e.g. the benchmark's empty window).
+    pub fn launch_binary(&self, app: &Path) -> Driver {
+        let d = Driver::new(self.port, app);
+        poll("the app process (a child of WebKitWebDriver)", UI_WAIT, || self.pid_of(app));
         d
     }
 
     /// Ends the WebDriver session and waits until the app process is gone: the app keeps one
     /// instance per profile (D-Bus name), so a next launch must not meet the previous one.
     pub fn quit(&self, d: Driver) {
-        d.quit();
-        let app = &self.app;
+        self.quit_binary(d, &self.app);
+    }
+
+    /// Like [`Env::quit`], for a binary started with [`Env::launch_binary`].
+    pub fn quit_binary(&self, d: Driver, app: &Path) {
         let driver_pid = self._driver.child.id();
+        let running = app_pids(driver_pid, app);
+        d.quit();
         poll("the app to exit after the session ended", UI_WAIT, || app_pids(driver_pid, app).is_empty().then_some(()));
+        // An exiting process loses its /proc exe link before it closes its sockets (its D-Bus
+        // name among them): wait until it is gone or a zombie.
+        poll("the app process to end", UI_WAIT, || {
+            running.iter().all(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))).then_some(())
+        });
+    }
+
+    /// The running process of `app` that WebKitWebDriver started, if any.
+    pub fn pid_of(&self, app: &Path) -> Option<u32> {
+        app_pids(self._driver.child.id(), app).into_iter().next()
     }
 
     /// The app's profile directory (`RAPPORT_PROFILE`), to prepare before a launch.
@@ -496,3 +515,43 @@ pub fn built_app() -> PathBuf {
     path.canonicalize().unwrap_or(path)
 }
 
+
+/// Proportional set size (KiB, from /proc/PID/smaps_rollup) of one process.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix("Pss:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// `pid` and all its live descendants (e.g. the app and its WebKitWebProcess and
+/// WebKitNetworkProcess), each with its command name.
+pub fn process_tree(pid: u32) -> Vec<(u32, String)> {
+    let mut parents: Vec<(u32, u32, String)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for pid in entries.flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok()) {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+            let comm = head.split_once('(').map(|(_, c)| c.to_owned()).unwrap_or_default();
+            let mut fields = rest.split_whitespace();
+            let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse::<u32>().ok()));
+            if let (Some(state), Some(ppid)) = (state, ppid) {
+                if state != "Z" {
+                    parents.push((pid, ppid, comm));
+                }
+            }
+        }
+    }
+    let mut tree = vec![(pid, parents.iter().find(|p| p.0 == pid).map(|p| p.2.clone()).unwrap_or_default())];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i].0;
+        tree.extend(parents.iter().filter(|p| p.1 == parent).map(|p| (p.0, p.2.clone())));
+        i += 1;
+    }
+    tree
+}
+
+/// PSS of `pid` and its descendants: the total (KiB) and each process (pid, name, KiB).
+pub fn tree_pss_kib(pid: u32) -> (u64, Vec<(u32, String, u64)>) {
+    let each: Vec<_> = process_tree(pid).into_iter().filter_map(|(p, name)| Some((p, name, pss_kib(p)?))).collect();
+    (each.iter().map(|e| e.2).sum(), each)
+}
