@@ -1,5 +1,7 @@
 //! The TypeScript the UI uses for the bridge types lives, committed, in `ui/src/lib/bindings/`.
-//! This test regenerates it from `dto.rs` with ts-rs and fails when the committed files differ.
+//! This test regenerates it with ts-rs from the engine's DTOs (its `ts` feature, on for this
+//! crate's tests) and the app's own types (`dto.rs`, `settings.rs`), and fails when the committed
+//! files differ.
 //! To update them: `UPDATE_BINDINGS=1 cargo test bindings`.
 
 use std::collections::BTreeMap;
@@ -8,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::TS;
 
-use crate::dto::*;
+use rapport_engine::types::{OwnPresence, SearchHit};
+use rapport_engine::Event;
+
+use crate::dto::{AppError, SignInRequest, Status};
 use crate::settings::Settings;
 
 fn bindings_dir() -> PathBuf {

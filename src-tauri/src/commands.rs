@@ -1,20 +1,18 @@
 //! The commands the web view may call (each also needs its `allow-…` permission in
 //! `capabilities/main-window.json`; see build.rs). They are thin: argument checks, one engine
-//! call, conversion to the DTOs of `dto.rs`. Errors are `AppError` (`{code, …, message}`).
+//! call; the engine's DTOs go out as they are. Errors are `AppError` (`{code, …, message}`).
 
 use tauri::{AppHandle, State};
 
-use crate::dto::{AppError, ContactPresence, Conversation, ErrorKind, Message, OwnPresence, RosterItem, SearchHit, SignInRequest, Status};
+use rapport_engine::types::{ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit};
+
+use crate::dto::{AppError, ErrorKind, SignInRequest, Status};
 use crate::notifications::ViewState;
 use crate::settings::{Settings, SettingsStore};
 use crate::state::{AppState, CommandResult};
 
 /// Largest page the UI may ask for in one call.
 const MAX_PAGE: u32 = 500;
-
-fn all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
-    items.into_iter().map(Into::into).collect()
-}
 
 fn engine<T>(result: rapport_engine::Result<T>) -> CommandResult<T> {
     result.map_err(AppError::from)
@@ -47,12 +45,12 @@ pub async fn forget_account(app: AppHandle, state: State<'_, AppState>, jid: Str
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn roster(state: State<'_, AppState>) -> CommandResult<Vec<RosterItem>> {
-    Ok(all(state.session()?.roster()))
+    Ok(state.session()?.roster())
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn presences(state: State<'_, AppState>) -> CommandResult<Vec<ContactPresence>> {
-    Ok(all(state.session()?.presences()))
+    Ok(state.session()?.presences())
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -62,25 +60,25 @@ pub fn subscription_requests(state: State<'_, AppState>) -> CommandResult<Vec<St
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn conversations(state: State<'_, AppState>) -> CommandResult<Vec<Conversation>> {
-    Ok(all(engine(state.session()?.conversations().await)?))
+    engine(state.session()?.conversations().await)
 }
 
 /// A page of history, newest last: the `limit` messages before message id `before` (or the latest).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn history(state: State<'_, AppState>, conversation: String, before: Option<i64>, limit: u32) -> CommandResult<Vec<Message>> {
     let session = state.session()?;
-    Ok(all(engine(session.history(&conversation, before, limit.clamp(1, MAX_PAGE)).await)?))
+    engine(session.history(&conversation, before, limit.clamp(1, MAX_PAGE)).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn search(state: State<'_, AppState>, query: String, conversation: Option<String>, limit: u32) -> CommandResult<Vec<SearchHit>> {
     let session = state.session()?;
-    Ok(all(engine(session.search(&query, conversation.as_deref(), limit.clamp(1, MAX_PAGE)).await)?))
+    engine(session.search(&query, conversation.as_deref(), limit.clamp(1, MAX_PAGE)).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn send_message(state: State<'_, AppState>, to: String, body: String) -> CommandResult<Message> {
-    Ok(engine(state.session()?.send_message(&to, &body).await)?.into())
+    engine(state.session()?.send_message(&to, &body).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -91,7 +89,7 @@ pub async fn mark_read(state: State<'_, AppState>, conversation: String) -> Comm
 #[tauri::command(rename_all = "snake_case")]
 pub async fn set_presence(app: AppHandle, state: State<'_, AppState>, presence: OwnPresence, status: Option<String>) -> CommandResult<()> {
     let status = status.filter(|s| !s.trim().is_empty());
-    engine(state.session()?.set_presence(presence.into(), status.as_deref()).await)?;
+    engine(state.session()?.set_presence(presence, status.as_deref()).await)?;
     state.set_own_presence(&app, presence, status);
     Ok(())
 }

@@ -9,9 +9,9 @@
 
 use std::sync::Mutex;
 
+use rapport_engine::types::{Direction, Message, OwnPresence};
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::dto::{Direction, Message, OwnPresence};
 use crate::settings::SettingsStore;
 use crate::state::AppState;
 
@@ -240,7 +240,7 @@ fn show(app: &AppHandle, content: Content, sounds: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dto::DeliveryState;
+    use rapport_engine::types::DeliveryState;
 
     fn incoming(id: i64, from: &str, body: &str) -> Message {
         Message {

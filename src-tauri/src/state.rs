@@ -4,14 +4,15 @@
 use std::sync::Mutex;
 
 use rapport_engine::connection::tls;
-use rapport_engine::{credentials, AccountConfig, EngineError, Profile, Session, SessionOptions};
+use rapport_engine::types::OwnPresence;
+use rapport_engine::{credentials, AccountConfig, EngineError, Event, Profile, Session, SessionOptions};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::{self, AppError, Phase, SignInRequest, Status};
+use crate::dto::{with_messages, AppError, Phase, SignInRequest, Status};
 
-/// Channel carrying every engine `Event` (serde form of `dto::Event`).
+/// Channel carrying every engine `Event` (its serde form, errors with their `message`).
 pub const ENGINE_EVENT: &str = "engine-event";
 /// Channel carrying the app's `Status` whenever it changes.
 pub const SESSION_CHANGED: &str = "session-changed";
@@ -42,7 +43,7 @@ pub struct AppState {
 
 pub type CommandResult<T> = Result<T, AppError>;
 
-fn signed_out_status() -> Status {
+pub(crate) fn signed_out_status() -> Status {
     Status {
         phase: Phase::SignedOut,
         account: None,
@@ -52,7 +53,7 @@ fn signed_out_status() -> Status {
         ca_file: None,
         remembered: false,
         connection: None,
-        own_presence: dto::OwnPresence::Available,
+        own_presence: OwnPresence::Available,
         own_status: None,
         error: None,
     }
@@ -94,7 +95,7 @@ impl AppState {
         let _ = app.emit(SESSION_CHANGED, status);
     }
 
-    pub fn set_own_presence(&self, app: &AppHandle, presence: dto::OwnPresence, text: Option<String>) {
+    pub fn set_own_presence(&self, app: &AppHandle, presence: OwnPresence, text: Option<String>) {
         self.update(app, |s| {
             s.own_presence = presence;
             s.own_status = text;
@@ -155,7 +156,7 @@ impl AppState {
             let status = self.status();
             (status.own_presence, status.own_status)
         };
-        let options = SessionOptions { keep_trying: automatic, initial_presence: Some((presence.into(), text)) };
+        let options = SessionOptions { keep_trying: automatic, initial_presence: Some((presence, text)) };
         let started = Session::start(&self.profile, account.clone(), password.clone(), options).await;
         let session = match started {
             Ok(session) => session,
@@ -201,7 +202,7 @@ impl AppState {
 
         // The tray's unread count starts from the stored conversations; events keep it current.
         match session.conversations().await {
-            Ok(conversations) => crate::tray::set_conversations(app, &conversations.into_iter().map(Into::into).collect::<Vec<_>>(), true),
+            Ok(conversations) => crate::tray::set_conversations(app, &conversations, true),
             Err(error) => tracing::warn!(%error, "could not read the conversations for the unread count"),
         }
         let forwarder = tauri::async_runtime::spawn(forward_events(app.clone(), events));
@@ -215,7 +216,7 @@ impl AppState {
         self.update(app, |s| {
             s.phase = Phase::SignedIn;
             s.remembered = remembered;
-            s.connection = Some(connection.into());
+            s.connection = Some(connection);
             s.error = problem.map(Into::into);
         });
         Ok(self.status())
@@ -301,21 +302,20 @@ impl AppState {
     }
 }
 
-async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Receiver<rapport_engine::Event>) {
+async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Receiver<Event>) {
     loop {
         match events.recv().await {
             Ok(event) => {
-                let event = dto::Event::from(event);
                 match &event {
-                    dto::Event::ConnectionChanged { state } => {
+                    Event::ConnectionChanged { state } => {
                         let state = state.clone();
                         app.state::<AppState>().update(&app, |s| s.connection = Some(state));
                     }
-                    dto::Event::MessagesReceived { messages } => crate::notifications::notify_messages(&app, messages),
-                    dto::Event::ConversationsChanged { conversations } => crate::tray::set_conversations(&app, conversations, false),
+                    Event::MessagesReceived { messages } => crate::notifications::notify_messages(&app, messages),
+                    Event::ConversationsChanged { conversations } => crate::tray::set_conversations(&app, conversations, false),
                     _ => {}
                 }
-                if let Err(error) = app.emit(ENGINE_EVENT, event) {
+                if let Err(error) = app.emit(ENGINE_EVENT, with_messages(&event)) {
                     tracing::warn!(%error, "could not forward an engine event");
                 }
             }

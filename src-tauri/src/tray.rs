@@ -7,9 +7,10 @@ use std::sync::Mutex;
 
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use rapport_engine::types::{Conversation, OwnPresence};
 use tauri::{AppHandle, Manager};
 
-use crate::dto::{Conversation, OwnPresence, Status};
+use crate::dto::Status;
 use crate::state::AppState;
 
 const TRAY_ID: &str = "main";
@@ -98,7 +99,7 @@ async fn choose_presence(app: &AppHandle, presence: OwnPresence) {
     let state = app.state::<AppState>();
     let text = state.status().own_status;
     if let Ok(session) = state.session() {
-        if let Err(error) = session.set_presence(presence.into(), text.as_deref()).await {
+        if let Err(error) = session.set_presence(presence, text.as_deref()).await {
             tracing::warn!(%error, "could not change presence from the tray");
             on_status(app, &state.status());
             return;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum EngineError {
@@ -52,6 +53,18 @@ pub enum EngineError {
     NotConnected,
     #[error("The server answered with an error: {condition}{}", text_suffix(text))]
     ServerError { condition: String, text: Option<String> },
+}
+
+/// An error as a UI gets it: the serde form of an `EngineError` (`code` and fields) plus
+/// `message`, its text for people. The engine's own serde form has no `message`: the shells add
+/// it (the CLI's `error_json`, the desktop app's event forwarding), and the TypeScript of `Event`
+/// and `ConnectionState` describes their errors so. Only for that TypeScript (feature `ts`).
+#[cfg(feature = "ts")]
+#[derive(ts_rs::TS)]
+pub struct ShownError {
+    #[ts(flatten)]
+    pub error: EngineError,
+    pub message: String,
 }
 
 fn text_suffix(text: &Option<String>) -> String {

@@ -11,17 +11,29 @@ use crate::error::EngineError;
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 use crate::types::{ContactPresence, Conversation, DeliveryState, Message, MessageId, RosterItem};
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
     Connecting,
     Online { jid: String, sasl_mechanism: String, channel_binding: bool, resumed: bool },
     /// Lost the connection; the next attempt starts in `retry_in_ms`.
-    Reconnecting { attempt: u32, retry_in_ms: u64, reason: Option<EngineError> },
+    Reconnecting {
+        attempt: u32,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        retry_in_ms: u64,
+        #[cfg_attr(feature = "ts", ts(as = "Option<crate::error::ShownError>"))]
+        reason: Option<EngineError>,
+    },
     /// Stopped: by the user (`reason` empty) or by an error another attempt cannot fix.
-    Offline { reason: Option<EngineError> },
+    Offline {
+        #[cfg_attr(feature = "ts", ts(as = "Option<crate::error::ShownError>"))]
+        reason: Option<EngineError>,
+    },
 }
 
+/// What happened in a session, for a UI or a script.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -32,13 +44,21 @@ pub enum Event {
     PresenceChanged { contacts: Vec<ContactPresence> },
     MessagesReceived { messages: Vec<Message> },
     MessageSent { message: Message },
-    MessageUpdated { id: MessageId, conversation: String, state: DeliveryState },
+    MessageUpdated {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        id: MessageId,
+        conversation: String,
+        state: DeliveryState,
+    },
     /// Only the conversations that changed.
     ConversationsChanged { conversations: Vec<Conversation> },
     SubscriptionRequest { from: String },
     /// A contact answered or withdrew a subscription (`subscribed`, `unsubscribed`, `unsubscribe`).
     SubscriptionChanged { jid: String, change: String },
-    Error { error: EngineError },
+    Error {
+        #[cfg_attr(feature = "ts", ts(as = "crate::error::ShownError"))]
+        error: EngineError,
+    },
 }
 
 /// Collects what one batch changed, then turns it into a few events.

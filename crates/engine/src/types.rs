@@ -9,6 +9,7 @@ pub type Millis = i64;
 /// Local, stable id of a stored message (the SQLite row id).
 pub type MessageId = i64;
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -17,6 +18,7 @@ pub enum Direction {
 }
 
 /// Where our own message is on its way to the peer.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
@@ -59,8 +61,11 @@ impl DeliveryState {
 }
 
 /// A message as stored and shown.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    /// Local id of the stored message; pages of history are asked `before` an id.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: MessageId,
     /// Bare JID of the conversation (the contact).
     pub conversation: String,
@@ -68,6 +73,8 @@ pub struct Message {
     /// Full JID (or bare JID) of the sender as received.
     pub sender: String,
     pub body: String,
+    /// Milliseconds since the Unix epoch, UTC.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub timestamp: Millis,
     /// XEP-0359 origin-id chosen by the sender.
     pub origin_id: Option<String>,
@@ -91,22 +98,27 @@ pub struct NewMessage {
 }
 
 /// One row of the conversation list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub jid: String,
     pub last_message: Option<Message>,
     pub unread: u32,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub last_activity: Millis,
 }
 
 /// A full-text search hit.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     pub message: Message,
-    /// The body with matches wrapped in `[` `]` markers, shortened around the match.
+    /// The body with matches wrapped in `[` `]` markers (plain text, not HTML), shortened around
+    /// the match.
     pub snippet: String,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Subscription {
@@ -139,6 +151,7 @@ impl Subscription {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterItem {
     pub jid: String,
@@ -150,6 +163,7 @@ pub struct RosterItem {
 }
 
 /// Presence "show" values, ordered from most to least available.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
@@ -161,6 +175,7 @@ pub enum Availability {
     Offline,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourcePresence {
     pub resource: String,
@@ -170,6 +185,7 @@ pub struct ResourcePresence {
 }
 
 /// A contact's presence aggregated over its resources.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPresence {
     pub jid: String,
@@ -179,6 +195,7 @@ pub struct ContactPresence {
 }
 
 /// Our own presence as the user chose it. `Invisible` sends no available presence.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OwnPresence {

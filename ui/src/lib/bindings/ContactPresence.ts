@@ -2,4 +2,7 @@
 import type { Availability } from "./Availability";
 import type { ResourcePresence } from "./ResourcePresence";
 
+/**
+ * A contact's presence aggregated over its resources.
+ */
 export type ContactPresence = { jid: string, availability: Availability, status: string | null, resources: Array<ResourcePresence>, };

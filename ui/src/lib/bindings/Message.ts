@@ -2,6 +2,9 @@
 import type { DeliveryState } from "./DeliveryState";
 import type { Direction } from "./Direction";
 
+/**
+ * A message as stored and shown.
+ */
 export type Message = { 
 /**
  * Local id of the stored message; pages of history are asked `before` an id.
@@ -10,8 +13,20 @@ id: number,
 /**
  * Bare JID of the conversation (the contact).
  */
-conversation: string, direction: Direction, sender: string, body: string, 
+conversation: string, direction: Direction, 
+/**
+ * Full JID (or bare JID) of the sender as received.
+ */
+sender: string, body: string, 
 /**
  * Milliseconds since the Unix epoch, UTC.
  */
-timestamp: number, origin_id: string | null, stanza_id: string | null, state: DeliveryState, read: boolean, };
+timestamp: number, 
+/**
+ * XEP-0359 origin-id chosen by the sender.
+ */
+origin_id: string | null, 
+/**
+ * XEP-0359 stanza-id assigned by our own server (only stored when `by` is our account).
+ */
+stanza_id: string | null, state: DeliveryState, read: boolean, };
