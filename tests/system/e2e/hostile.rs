@@ -214,17 +214,44 @@ fn open_conversation(d: &Driver, jid: &str, name: &str) {
     });
 }
 
-/// Waits for an article of the log containing `text`; on a timeout, a screenshot and the
-/// articles there are.
-fn wait_article(d: &Driver, text: &str, what: &str) {
-    let deadline = std::time::Instant::now() + UI_WAIT;
-    while !texts(d, "[role=log] article").iter().any(|t| t.contains(text)) {
+/// `check` until it returns true, for at most `timeout`.
+fn within(timeout: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
         if std::time::Instant::now() > deadline {
-            let shot = d.screenshot("hostile-FAILED");
-            panic!("e2e: timed out waiting for {what} in the log (screenshot {}); articles: {:#?}", shot.display(), texts(d, "[role=log] article"));
+            return false;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// Waits until the app has the message `text` (its conversation row previews it), then for
+/// its article in the open log, which follows new messages to the bottom. When it does not
+/// follow, that is a failure (in `failures`), and the test scrolls down itself to go on.
+fn wait_article(d: &Driver, text: &str, what: &str, failures: &mut Vec<String>) {
+    let preview: String = text.chars().take(60).collect();
+    poll(&format!("{what} in the conversation's row"), UI_WAIT, || {
+        texts(d, "ul[aria-labelledby=conversations-title] > li").iter().any(|t| t.contains(&preview)).then_some(())
+    });
+    let shown = || texts(d, "[role=log] article").iter().any(|t| t.contains(text));
+    if within(std::time::Duration::from_secs(5), shown) {
+        return;
+    }
+    let shot = d.screenshot(&format!("hostile-not-following-{}", failures.len()));
+    let place = d.execute("const l = document.querySelector('[role=log]'); return [l.scrollTop, l.clientHeight, l.scrollHeight];", json!([])).unwrap();
+    failures.push(format!(
+        "the log did not follow new messages down to {what}: [scrollTop, clientHeight, scrollHeight] = {place} (screenshot {})",
+        shot.display()
+    ));
+    let bottom = "const l = document.querySelector('[role=log]'); l.scrollTop = l.scrollHeight; return true;";
+    let ok = within(UI_WAIT, || {
+        let _ = d.execute(bottom, json!([]));
+        shown()
+    });
+    assert!(ok, "e2e: {what} is not in the log even at its bottom; articles: {:#?}", texts(d, "[role=log] article"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,7 +326,7 @@ async fn hostile_text_is_shown_as_text() {
         c.session.send_message(&alice.jid, &format!("Plain message number {i}")).await.unwrap();
     }
     let plain = tokio::task::block_in_place(|| {
-        wait_article(&d, &format!("Plain message number {}", count - 1), "Carol's last message");
+        wait_article(&d, &format!("Plain message number {}", count - 1), "Carol's last message", &mut failures);
         collect(&d)
     });
     assert_eq!(plain.len(), count, "Carol's log: {plain:#?}");
@@ -345,7 +372,7 @@ async fn hostile_text_is_shown_as_text() {
     }
     b.session.send_message(&alice.jid, &all_in_one).await.unwrap();
     tokio::task::block_in_place(|| {
-        wait_article(&d, &all_in_one, "Bob's last message (all vectors in one)");
+        wait_article(&d, &all_in_one, "Bob's last message (all vectors in one)", &mut failures);
         // One own message too (typed, through the composer).
         let composer = d.wait("Message textbox", "//textarea[@aria-label='Message']");
         d.type_text(&composer, "<img src=x onerror=window.__xss=99> own\u{E007}");
