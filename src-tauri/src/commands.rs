@@ -67,7 +67,10 @@ pub async fn conversations(state: State<'_, AppState>) -> CommandResult<Vec<Conv
 #[tauri::command(rename_all = "snake_case")]
 pub async fn history(state: State<'_, AppState>, conversation: String, before: Option<i64>, limit: u32) -> CommandResult<Vec<Message>> {
     let session = state.session()?;
-    engine(session.history(&conversation, before, limit.clamp(1, MAX_PAGE)).await)
+    // The engine pages newest first; the UI shows (and appends to) a list that ends with the newest.
+    let mut page = engine(session.history(&conversation, before, limit.clamp(1, MAX_PAGE)).await)?;
+    page.reverse();
+    Ok(page)
 }
 
 #[tauri::command(rename_all = "snake_case")]
