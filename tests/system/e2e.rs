@@ -272,6 +272,41 @@ async fn desktop_app_signs_in_chats_notifies_and_remembers() {
     });
     drop(c);
 
+    // --- A long message with a link in the middle: the link is detected, and it flows with the
+    // text (it starts on a later line than the text, not in a column of its own at the top).
+    let before_link = "We could also meet on the terrace if the weather holds, otherwise in the small room on the \
+                       second floor next to the kitchen, which is free all afternoon according to the booking page:";
+    let long = format!("{before_link} https://example.com/agenda and please bring the slides.");
+    tokio::task::block_in_place(|| {
+        d.click(&d.wait("Bob's conversation row", &format!("{}/li[@aria-label='Bob']//button", list_titled("Conversations"))));
+        d.wait("Bob's conversation", "//*[@role='log' and @aria-label='Messages with Bob']");
+    });
+    b.session.send_message(&alice.jid, &long).await.unwrap();
+    tokio::task::block_in_place(|| {
+        let link = d.wait("the link in Bob's long message", "//*[@role='log']//article[contains(., 'please bring the slides')]//a[@href='https://example.com/agenda']");
+        assert_eq!(d.text(&link), "https://example.com/agenda");
+        d.settle();
+        let place = d
+            .execute(
+                "const a = [...document.querySelectorAll('[role=log] article a')].find((a) => a.getAttribute('href') === 'https://example.com/agenda'); \
+                 const p = a.parentElement; const line = a.getClientRects()[0]; \
+                 return [line.top - p.getBoundingClientRect().top, a.getBoundingClientRect().height, p.getBoundingClientRect().width];",
+                json!([]),
+            )
+            .unwrap();
+        let (offset, height) = (place[0].as_f64().unwrap_or(0.0), place[1].as_f64().unwrap_or(0.0));
+        if offset < height / 2.0 {
+            let shot = d.screenshot("12-long-message-with-link-FAILED");
+            failures.push(format!(
+                "a link after {} characters of text sits on the first line of its message ([top offset, link height, body width] = {place}): the text is laid out in columns, not lines (screenshot {})",
+                before_link.len(),
+                shot.display()
+            ));
+        } else {
+            d.screenshot("12-long-message-with-link");
+        }
+    });
+
     // --- Sign out: the form again, the password stays in the keyring.
     tokio::task::block_in_place(|| {
         d.click(&d.wait("Sign out button", "//button[normalize-space()='Sign out']"));
