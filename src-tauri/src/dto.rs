@@ -160,7 +160,7 @@ mod tests {
         // No error inside: exactly the engine's serde form.
         let sent = Event::MessageSent { message: message() };
         assert_eq!(with_messages(&sent), serde_json::to_value(&sent).unwrap());
-        let hit = types::SearchHit { message: message(), snippet: "[hi]".into() };
+        let hit = types::SearchHit { message: message(), snippet: vec![types::SnippetPart { text: "hi".into(), matched: true }] };
         assert_eq!(with_messages(&hit), serde_json::to_value(&hit).unwrap());
     }
 

@@ -158,7 +158,7 @@ pub fn search_line(hit: &SearchHit) -> String {
         full_time(message.timestamp),
         bare(&message.sender),
         message.conversation,
-        indent_body(&hit.snippet)
+        indent_body(&hit.bracketed_snippet())
     )
 }
 

@@ -113,9 +113,27 @@ pub struct Conversation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     pub message: Message,
-    /// The body with matches wrapped in `[` `]` markers (plain text, not HTML), shortened around
-    /// the match.
-    pub snippet: String,
+    /// The body shortened around the match (`…` where text was left out), in pieces: plain
+    /// text, never HTML; `matched` pieces are the words the query found.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A piece of a search snippet.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    pub text: String,
+    pub matched: bool,
+}
+
+impl SearchHit {
+    /// The snippet as one line of text with the matches in `[` `]` (for terminals and logs).
+    pub fn bracketed_snippet(&self) -> String {
+        self.snippet
+            .iter()
+            .map(|part| if part.matched { format!("[{}]", part.text) } else { part.text.clone() })
+            .collect()
+    }
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

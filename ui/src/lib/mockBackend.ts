@@ -282,7 +282,12 @@ export class MockBackend implements Backend {
       .map((message) => {
         const at = message.body.toLowerCase().indexOf(q);
         const b = message.body;
-        return { message: structuredClone(message), snippet: `${b.slice(0, at)}[${b.slice(at, at + q.length)}]${b.slice(at + q.length)}` };
+        const snippet = [
+          { text: b.slice(0, at), matched: false },
+          { text: b.slice(at, at + q.length), matched: true },
+          { text: b.slice(at + q.length), matched: false },
+        ].filter((part) => part.text);
+        return { message: structuredClone(message), snippet };
       });
   }
 

@@ -4,7 +4,7 @@ use rusqlite::params;
 
 use super::messages::{local_part, message_from_row, MESSAGE_COLUMNS};
 use super::{Store, StoreError};
-use crate::types::SearchHit;
+use crate::types::{SearchHit, SnippetPart};
 
 /// Most hits one search returns.
 pub const MAX_HITS: u32 = 500;
@@ -20,8 +20,9 @@ const SNIPPET_MAX_BODY_BYTES: usize = 1024;
 /// Characters of context kept on each side of the first match when cutting a long body.
 const CONTEXT_CHARS: usize = 60;
 
-/// Match markers for `highlight()`: Unicode noncharacters, reserved for internal use, so they
-/// are practically never in a body (if one is, the snippet merely looks odd).
+/// Match markers for `snippet()` and `highlight()`: Unicode noncharacters, reserved for internal
+/// use, so they are practically never in a body (if one is, the snippet merely looks odd).
+/// Printable markers such as `[` `]` were confused with the same characters in the text.
 const OPEN_MARK: char = '\u{FDD0}';
 const CLOSE_MARK: char = '\u{FDD1}';
 
@@ -55,7 +56,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS}, \
                CASE WHEN octet_length(m.body) <= {SNIPPET_MAX_BODY_BYTES} \
-                 THEN snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) \
+                 THEN snippet(messages_fts, 0, char({open}), char({close}), '…', {SNIPPET_TOKENS}) \
                  ELSE highlight(messages_fts, 0, char({open}), char({close})) END, \
                octet_length(m.body) <= {SNIPPET_MAX_BODY_BYTES} \
              FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid \
@@ -69,11 +70,7 @@ impl Store {
             let is_snippet: bool = row.get(11)?;
             Ok(SearchHit {
                 message: message_from_row(row, 0)?,
-                snippet: if is_snippet {
-                    text
-                } else {
-                    cut_highlighted(&text)
-                },
+                snippet: snippet_parts(&if is_snippet { text } else { cut_highlighted(&text) }),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -81,7 +78,8 @@ impl Store {
 }
 
 /// Turns a body marked up by `highlight()` into a snippet: the text around the first match, cut
-/// at word boundaries, with `…` where text was left out and `[`/`]` around the matches.
+/// at word boundaries, with `…` where text was left out; the marks stay (an unclosed one is
+/// closed).
 fn cut_highlighted(marked: &str) -> String {
     let Some(first) = marked.find(OPEN_MARK) else {
         return marked.chars().take(2 * CONTEXT_CHARS).collect();
@@ -101,22 +99,44 @@ fn cut_highlighted(marked: &str) -> String {
         match c {
             OPEN_MARK => {
                 open = true;
-                snippet.push('[');
+                snippet.push(OPEN_MARK);
             }
             CLOSE_MARK => {
                 open = false;
-                snippet.push(']');
+                snippet.push(CLOSE_MARK);
             }
             c => snippet.push(c),
         }
     }
     if open {
-        snippet.push(']');
+        snippet.push(CLOSE_MARK);
     }
     if end < marked.len() {
         snippet.push('…');
     }
     snippet
+}
+
+/// Splits a marked snippet into plain and matched pieces (empty pieces left out).
+fn snippet_parts(marked: &str) -> Vec<SnippetPart> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut matched = false;
+    for c in marked.chars().chain([OPEN_MARK]) {
+        let now_matched = match c {
+            OPEN_MARK => true,
+            CLOSE_MARK => false,
+            c => {
+                text.push(c);
+                continue;
+            }
+        };
+        if !text.is_empty() {
+            parts.push(SnippetPart { text: std::mem::take(&mut text), matched });
+        }
+        matched = now_matched;
+    }
+    parts
 }
 
 /// A byte offset about [`CONTEXT_CHARS`] characters before `at`, moved forward to the start of
@@ -396,21 +416,38 @@ mod tests {
         assert!(store.search("cafe", None, 0).unwrap().is_empty());
     }
 
+    fn part(text: &str, matched: bool) -> SnippetPart {
+        SnippetPart { text: text.to_owned(), matched }
+    }
+
+    fn matches(hit: &SearchHit) -> Vec<&str> {
+        hit.snippet.iter().filter(|p| p.matched).map(|p| p.text.as_str()).collect()
+    }
+
     #[test]
-    fn snippet_brackets_the_matches() {
+    fn snippet_marks_the_matches() {
         let store = sample_store();
         let hits = store.search("tea", None, 10).unwrap();
         assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].snippet, "café or [tea], whatever");
+        assert_eq!(hits[0].snippet, [part("café or ", false), part("tea", true), part(", whatever", false)]);
+        assert_eq!(hits[0].bracketed_snippet(), "café or [tea], whatever");
         let long = format!("{} needle {}", "word ".repeat(100), "word ".repeat(100));
         store.insert_messages(&[incoming(BOB, &long, 9)]).unwrap();
         let hit = store.search("needle", None, 10).unwrap().remove(0);
-        assert!(hit.snippet.contains("[needle]"), "{}", hit.snippet);
-        assert!(
-            hit.snippet.len() < 200 && hit.snippet.contains('…'),
-            "{}",
-            hit.snippet
-        );
+        assert_eq!(matches(&hit), ["needle"]);
+        let text = hit.bracketed_snippet();
+        assert!(text.len() < 200 && text.contains('…'), "{text}");
+    }
+
+    #[test]
+    fn brackets_in_the_text_are_text_not_matches() {
+        let store = Store::open_in_memory().unwrap();
+        let body = "<![CDATA[<img src=x onerror=alert(1)>]]> [x] ]]";
+        store.insert_messages(&[incoming(BOB, body, 1)]).unwrap();
+        let hit = store.search("onerror", None, 10).unwrap().remove(0);
+        assert_eq!(matches(&hit), ["onerror"]);
+        let text: String = hit.snippet.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(text, body);
     }
 
     #[test]
@@ -422,7 +459,9 @@ mod tests {
             "straw ".repeat(400)
         );
         store.insert_messages(&[incoming(BOB, &long, 1)]).unwrap();
-        let snippet = store.search("needle", None, 10).unwrap().remove(0).snippet;
+        let hit = store.search("needle", None, 10).unwrap().remove(0);
+        assert_eq!(matches(&hit), ["needle"]);
+        let snippet = hit.bracketed_snippet();
         assert!(
             snippet.starts_with("…hay ") && snippet.ends_with(" straw…"),
             "{snippet}"
@@ -432,23 +471,16 @@ mod tests {
     }
 
     #[test]
-    fn many_matches_in_one_huge_body_stay_fast() {
+    fn many_matches_in_one_huge_body_get_a_cut_snippet() {
+        // snippet() would take seconds here (quadratic in the matches); highlight() is linear.
         let store = Store::open_in_memory().unwrap();
         store
             .insert_messages(&[incoming(BOB, &"lol ".repeat(30_000), 1)])
             .unwrap();
-        let started = std::time::Instant::now();
         let hits = store.search("lol", None, 10).unwrap();
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
-        assert!(
-            hits[0].snippet.starts_with("[lol] [lol]"),
-            "{}",
-            hits[0].snippet
-        );
+        let snippet = hits[0].bracketed_snippet();
+        assert!(snippet.starts_with("[lol] [lol]"), "{snippet}");
+        assert!(snippet.chars().count() < 3 * CONTEXT_CHARS, "{snippet}");
     }
 
     #[test]
@@ -457,22 +489,23 @@ mod tests {
             s.replace('[', &OPEN_MARK.to_string())
                 .replace(']', &CLOSE_MARK.to_string())
         };
-        assert_eq!(
-            cut_highlighted(&mark("[hit] at the start")),
-            "[hit] at the start"
-        );
+        let cut = |s: &str| {
+            let parts = snippet_parts(&cut_highlighted(&mark(s)));
+            parts.iter().map(|p| if p.matched { format!("[{}]", p.text) } else { p.text.clone() }).collect::<String>()
+        };
+        assert_eq!(cut("[hit] at the start"), "[hit] at the start");
         let wide = format!("{}[ä]{}", "ä".repeat(300), "日".repeat(300));
-        let cut = cut_highlighted(&mark(&wide));
+        let wide_cut = cut(&wide);
         assert!(
-            cut.starts_with('…') && cut.ends_with('…') && cut.contains("[ä]"),
-            "{cut}"
+            wide_cut.starts_with('…') && wide_cut.ends_with('…') && wide_cut.contains("[ä]"),
+            "{wide_cut}"
         );
-        assert_eq!(cut.chars().count(), 2 * CONTEXT_CHARS + 5);
+        assert_eq!(wide_cut.chars().count(), 2 * CONTEXT_CHARS + 5);
         let words = format!("{} [x] {}", "ab ".repeat(100), "cd ".repeat(100));
-        let cut = cut_highlighted(&mark(&words));
-        assert!(cut.starts_with("…ab ") && cut.ends_with(" cd…"), "{cut}");
-        assert_eq!(cut_highlighted("no marks at all"), "no marks at all");
-        assert_eq!(cut_highlighted(&mark("[")), "[]");
+        let words_cut = cut(&words);
+        assert!(words_cut.starts_with("…ab ") && words_cut.ends_with(" cd…"), "{words_cut}");
+        assert_eq!(cut("no marks at all"), "no marks at all");
+        assert_eq!(cut_highlighted(&mark("[")), mark("[]"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ export type { SearchHit } from "./SearchHit";
 export type { Settings } from "./Settings";
 export type { ShownError } from "./ShownError";
 export type { SignInRequest } from "./SignInRequest";
+export type { SnippetPart } from "./SnippetPart";
 export type { Status } from "./Status";
 export type { Subscription } from "./Subscription";
 export type { Theme } from "./Theme";
