@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rapport_engine::types::{DeliveryState, Direction, NewMessage};
 use rapport_engine::{credentials, AccountConfig, Profile, Session, SessionOptions, Store};
-use rapport_system_tests::desktop::{built_app, poll, tree_pss_kib, Driver, Env, UI_WAIT};
+use rapport_system_tests::desktop::{built_app, cpu_seconds, poll, process_tree, tree_pss_kib, tree_uss_kib, Driver, Env, UI_WAIT};
 use rapport_system_tests::keyring::assert_secret_service;
 use rapport_system_tests::server::{RosterItem, Subscription, TestUser, XmppServer};
 use serde_json::{json, Value};
@@ -71,11 +71,13 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn print_tree(what: &str, pid: u32) -> u64 {
+/// Prints and returns the PSS and USS (KiB) of the process tree of `pid`.
+fn print_tree(what: &str, pid: u32) -> (u64, u64) {
     let (total, each) = tree_pss_kib(pid);
+    let uss = tree_uss_kib(pid);
     let parts: Vec<String> = each.iter().map(|(_, name, kib)| format!("{name} {:.1}", mib(*kib))).collect();
-    println!("  {what}: {:.1} MiB PSS ({} processes: {})", mib(total), each.len(), parts.join(", "));
-    total
+    println!("  {what}: {:.1} MiB PSS ({} processes: {}); private (USS) {:.1} MiB", mib(total), each.len(), parts.join(", "), mib(uss));
+    (total, uss)
 }
 
 /// The profile as a previous run of the app with "remember me" leaves it: the account saved,
@@ -126,9 +128,48 @@ async fn prepare_profile(profile: &Profile, server: &XmppServer, alice: &TestUse
     eprintln!("bench: profile prepared (roster cached, {MESSAGES} messages) in {:.1?}", started.elapsed());
 }
 
+/// The app keeps one instance per profile through a D-Bus name (its identifier, see main.rs),
+/// which the bus releases a moment after the process ends; a launch before that would hand over
+/// to the instance that is going away.
+fn wait_instance_name_released() {
+    poll("the app's single-instance D-Bus name to be released", UI_WAIT, || {
+        let out = std::process::Command::new("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"])
+            .output()
+            .ok()?;
+        (out.status.success() && !String::from_utf8_lossy(&out.stdout).contains("\"im.rapport.desktop")).then_some(())
+    });
+}
+
+/// When (ms after `wall`, epoch ms) the app last logged a line containing `what`: its log
+/// (tracing, UTC time stamps) goes to WebKitWebDriver's log, which started it.
+fn logged_at(env: &Env, what: &str, wall: f64) -> f64 {
+    let text = std::fs::read_to_string(env.root.path().join("webdriver.log")).unwrap_or_default();
+    let Some(line) = text.lines().rev().find(|l| l.contains(what)) else { return f64::NAN };
+    // Drop the colour codes: "\x1b[2m2026-11-25T17:58:42.427755Z\x1b[0m ..."
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    let time = |range: std::ops::Range<usize>| plain.get(range).and_then(|v| v.parse::<f64>().ok());
+    let (Some(h), Some(m), Some(sec)) = (time(11..13), time(14..16), time(17..26)) else { return f64::NAN };
+    let day_ms = 86_400_000.0;
+    let at = (h * 3600.0 + m * 60.0 + sec) * 1000.0 - wall % day_ms;
+    // Across midnight UTC.
+    if at < -day_ms / 2.0 { at + day_ms } else { at }
+}
+
 /// Milliseconds from the spawn (the WebDriver session request) to each step.
 struct Start {
     session: f64,
+    /// From the app's log: the engine's network sign-in (SASL) done, the roster received.
+    engine_signed_in: f64,
+    engine_roster: f64,
     page_start: f64,
     page_loaded: f64,
     signed_in: f64,
@@ -139,6 +180,8 @@ struct Start {
 /// Launches the app and waits (polling the page as fast as WebDriver answers) for the main view
 /// (the app has signed in) and then the first contacts in the "Contacts" list.
 fn cold_start(env: &Env) -> (Driver, Start) {
+    let log_lines = |what: &str| std::fs::read_to_string(env.root.path().join("webdriver.log")).unwrap_or_default().lines().filter(|l| l.contains(what)).count();
+    let rosters_before = log_lines("roster loaded");
     let wall = epoch_ms();
     let started = Instant::now();
     let d = env.launch();
@@ -159,8 +202,12 @@ fn cold_start(env: &Env) -> (Driver, Start) {
             }
             let rows = v["rows"].as_u64().unwrap_or(0);
             if rows > 0 {
+                // The roster from the server may come after the cached one is shown.
+                poll("the app to log its roster", UI_WAIT, || (log_lines("roster loaded") > rosters_before).then_some(()));
                 let start = Start {
                     session,
+                    engine_signed_in: logged_at(env, " signed in ", wall),
+                    engine_roster: logged_at(env, "roster loaded", wall),
                     page_start: v["origin"].as_f64().unwrap_or(f64::NAN) - wall,
                     page_loaded: v["loaded"].as_f64().unwrap_or(f64::NAN) - wall,
                     signed_in: signed_in.unwrap_or(now),
@@ -268,20 +315,25 @@ async fn main() {
     for run in 1..=runs {
         let (d, start) = tokio::task::block_in_place(|| cold_start(&env));
         println!(
-            "  run {run}: WebDriver session {:.0} ms, page load start {:.0} ms, page loaded {:.0} ms, main view (signed in) first seen {:.0} ms, roster shown {:.0} ms ({} rows)",
-            start.session, start.page_start, start.page_loaded, start.signed_in, start.roster, start.rows
+            "  run {run}: engine signed in {:.0} ms, roster received {:.0} ms; WebDriver session {:.0} ms, page load start {:.0} ms, page loaded {:.0} ms, main view first seen {:.0} ms, roster shown {:.0} ms ({} rows)",
+            start.engine_signed_in, start.engine_roster, start.session, start.page_start, start.page_loaded, start.signed_in, start.roster, start.rows
         );
         starts.push(start);
         if run == runs {
             last = Some(d);
         } else {
-            tokio::task::block_in_place(|| env.quit(d));
+            tokio::task::block_in_place(|| {
+                env.quit(d);
+                wait_instance_name_released();
+            });
         }
     }
     let figure = |what: &str, values: Vec<f64>| {
         let (median, p95) = median_p95(&values);
         println!("  {what:<36} median {median:>5.0} ms, p95 {p95:>5.0} ms");
     };
+    figure("spawn → engine signed in (log)", starts.iter().map(|s| s.engine_signed_in).collect());
+    figure("spawn → roster received (log)", starts.iter().map(|s| s.engine_roster).collect());
     figure("spawn → WebDriver session", starts.iter().map(|s| s.session).collect());
     figure("spawn → page load start", starts.iter().map(|s| s.page_start).collect());
     figure("spawn → page loaded", starts.iter().map(|s| s.page_loaded).collect());
@@ -315,6 +367,7 @@ async fn main() {
         println!("  idle, 3 s before the burst: {} frames, max gap {:.0} ms, {} gaps > 50 ms", idle["frames"], idle["max"].as_f64().unwrap_or(0.0), idle["over"]);
         d.execute(BURST_WATCH, json!([burst_body(1), burst_body(BURST)])).expect("burst watch");
     });
+    let cpu_before: Vec<(String, f64)> = process_tree(app_pid).into_iter().filter_map(|(p, name)| Some((name, cpu_seconds(p)?))).collect();
     let sending = Instant::now();
     for i in 1..=BURST {
         bob_session.send_message(&alice.jid, &burst_body(i)).await.expect("bob sends");
@@ -326,6 +379,14 @@ async fn main() {
             v["doneAt"].as_f64().is_some().then_some(v)
         })
     });
+    let shown = sending.elapsed();
+    let cpu: Vec<String> = process_tree(app_pid)
+        .into_iter()
+        .filter_map(|(p, name)| {
+            let before = cpu_before.iter().find(|(n, _)| *n == name).map_or(0.0, |b| b.1);
+            Some(format!("{name} {:.1} s", cpu_seconds(p)? - before))
+        })
+        .collect();
     let (start, first_at, done_at) = (stats["start"].as_f64().unwrap(), stats["firstAt"].as_f64(), stats["doneAt"].as_f64().unwrap());
     tokio::task::block_in_place(|| d.wait("the last burst message, by role", &format!("//*[@role='log']//article[contains(., '{}')]", burst_body(BURST))));
     let max_gap = stats["max"].as_f64().unwrap_or(0.0);
@@ -339,6 +400,7 @@ async fn main() {
         "  frames: {}, max gap between frames {max_gap:.0} ms, {} gaps > 50 ms (first gaps, ms: {})",
         stats["frames"], stats["over"], stats["gaps"]
     );
+    println!("  CPU used during the burst ({:.1} s wall, 2 cores): {}", shown.as_secs_f64(), cpu.join(", "));
     if stats["longtasks"].as_array().is_some_and(|l| !l.is_empty()) {
         println!("  long tasks (ms): {}", stats["longtasks"]);
     }
@@ -356,8 +418,14 @@ async fn main() {
         env.quit_binary(d, &floor_bin);
         total
     });
-    let over = mib(app_idle) - mib(floor);
-    println!("\nmemory: Rapport idle {:.1} MiB, empty Tauri window {:.1} MiB, difference {over:+.1} MiB (after the burst: {:+.1} MiB)", mib(app_idle), mib(floor), mib(app_burst) - mib(floor));
+    let over = mib(app_idle.0) - mib(floor.0);
+    println!(
+        "\nmemory: Rapport idle {:.1} MiB PSS, empty Tauri window {:.1} MiB PSS, difference {over:+.1} MiB (after the burst: {:+.1} MiB); private (USS) difference {:+.1} MiB",
+        mib(app_idle.0),
+        mib(floor.0),
+        mib(app_burst.0) - mib(floor.0),
+        mib(app_idle.1) - mib(floor.1)
+    );
     println!("  target ≤ floor + 50 MiB: {}", if over <= 50.0 { "met".to_owned() } else { format!("MISSED by {:.1} MiB", over - 50.0) });
     let _ = credentials::delete_password(&alice.jid);
 }

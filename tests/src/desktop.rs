@@ -516,10 +516,20 @@ pub fn built_app() -> PathBuf {
 }
 
 
-/// Proportional set size (KiB, from /proc/PID/smaps_rollup) of one process.
-pub fn pss_kib(pid: u32) -> Option<u64> {
+/// One field (KiB) of /proc/PID/smaps_rollup, e.g. "Pss" or "Private_Dirty".
+pub fn smaps_kib(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("Pss:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    text.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':')).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Proportional set size (KiB) of one process: its private pages plus its share of the others.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    smaps_kib(pid, "Pss")
+}
+
+/// Unique set size (KiB) of one process: its private pages only, whatever else runs.
+pub fn uss_kib(pid: u32) -> Option<u64> {
+    Some(smaps_kib(pid, "Private_Clean")? + smaps_kib(pid, "Private_Dirty")?)
 }
 
 /// `pid` and all its live descendants (e.g. the app and its WebKitWebProcess and
@@ -554,4 +564,19 @@ pub fn process_tree(pid: u32) -> Vec<(u32, String)> {
 pub fn tree_pss_kib(pid: u32) -> (u64, Vec<(u32, String, u64)>) {
     let each: Vec<_> = process_tree(pid).into_iter().filter_map(|(p, name)| Some((p, name, pss_kib(p)?))).collect();
     (each.iter().map(|e| e.2).sum(), each)
+}
+
+/// USS (private pages, KiB) of `pid` and its descendants together.
+pub fn tree_uss_kib(pid: u32) -> u64 {
+    process_tree(pid).into_iter().filter_map(|(p, _)| uss_kib(p)).sum()
+}
+
+/// CPU time (user + system, seconds) a process has used so far.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After "pid (comm)": state is field 3, utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(ticks as f64 / per_second)
 }
