@@ -411,8 +411,14 @@ async fn main() {
 
     // ---- 2b. The floor: an empty Tauri window, alone (PSS splits pages shared between processes).
     let floor = tokio::task::block_in_place(|| {
+        let wall = epoch_ms();
+        let started = Instant::now();
         let d = env.launch_binary(&floor_bin);
+        let session = ms(started.elapsed());
         d.wait("the empty page", "//h1[normalize-space()='Empty window']");
+        let times = d.execute("return [performance.timeOrigin, performance.timeOrigin + performance.getEntriesByType('navigation')[0].loadEventEnd];", json!([])).unwrap_or_default();
+        let at = |i: usize| times[i].as_f64().map_or(f64::NAN, |t| t - wall);
+        println!("  empty Tauri window start: WebDriver session {session:.0} ms, page load start {:.0} ms, page loaded {:.0} ms", at(0), at(1));
         std::thread::sleep(IDLE);
         let total = print_tree("empty Tauri window (floor)", env.pid_of(&floor_bin).expect("the empty window runs"));
         env.quit_binary(d, &floor_bin);
