@@ -13,5 +13,7 @@ export default defineConfig({
     environment: 'jsdom',
     setupFiles: ['./src/test-setup.ts'],
     include: ['src/**/*.test.ts'],
+    // app.css as text for the contrast test (other CSS stays out of the tests).
+    css: { include: [/app\.css/] },
   },
 });

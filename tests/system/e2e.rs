@@ -309,7 +309,10 @@ async fn desktop_app_signs_in_chats_notifies_and_remembers() {
 
     // --- Sign out: the form again, the password stays in the keyring.
     tokio::task::block_in_place(|| {
-        d.click(&d.wait("Sign out button", "//button[normalize-space()='Sign out']"));
+        // The account's actions are in the Settings dialog (the top bar has no room for them).
+        d.click(&d.wait("Settings button", "//button[normalize-space()='Settings…']"));
+        let settings = "//*[@role='dialog' and @aria-labelledby=//h2[normalize-space()='Settings']/@id]";
+        d.click(&d.wait("Sign out button", &format!("{settings}//button[normalize-space()='Sign out']")));
         d.wait("sign-in form after signing out", "//form[@aria-labelledby='signin-title']");
         assert!(
             matches!(rapport_engine::credentials::load_password(&alice.jid), Ok(p) if p == alice.password),
@@ -320,7 +323,8 @@ async fn desktop_app_signs_in_chats_notifies_and_remembers() {
         // --- Forget this account (with its history): keyring entry, account and history go.
         sign_in_form(&d, &server, &alice, &alice.password, true);
         d.wait("contacts list", "//ul[@aria-label='Contacts']");
-        d.click(&d.wait("Forget button", "//button[normalize-space()='Forget this account…']"));
+        d.click(&d.wait("Settings button", "//button[normalize-space()='Settings…']"));
+        d.click(&d.wait("Forget button", &format!("{settings}//button[normalize-space()='Forget this account…']")));
         let confirm = format!("//*[@role='alertdialog' and @aria-labelledby=//h2[normalize-space()='Forget {}?']/@id]", alice.jid);
         d.wait("forget confirmation", &confirm);
         d.screenshot("11-forget-account-dark");

@@ -6,16 +6,35 @@ import '@testing-library/jest-dom/vitest';
 // move scrollTop and fire `scroll` as a browser would.
 export const VIEWPORT_HEIGHT = 600;
 export const ROW_HEIGHT = 40;
+/** The observers of each element, so a test can resize one (`resizeElement`). */
+const observers = new Map<Element, Set<FakeResizeObserver>>();
+function entry(target: Element, height: number) {
+  const contentRect = { width: 800, height, top: 0, left: 0, right: 800, bottom: height, x: 0, y: 0 } as DOMRectReadOnly;
+  return { target, contentRect } as ResizeObserverEntry;
+}
 class FakeResizeObserver {
   constructor(private callback: ResizeObserverCallback) {}
   observe(target: Element) {
     const row = target instanceof HTMLElement && target.style.position === 'absolute';
     const height = row ? ROW_HEIGHT : VIEWPORT_HEIGHT;
-    const contentRect = { width: 800, height, top: 0, left: 0, right: 800, bottom: height, x: 0, y: 0 } as DOMRectReadOnly;
-    queueMicrotask(() => this.callback([{ target, contentRect } as ResizeObserverEntry], this as unknown as ResizeObserver));
+    if (!observers.has(target)) observers.set(target, new Set());
+    observers.get(target)!.add(this);
+    queueMicrotask(() => this.callback([entry(target, height)], this as unknown as ResizeObserver));
   }
-  unobserve() {}
-  disconnect() {}
+  unobserve(target: Element) {
+    observers.get(target)?.delete(this);
+  }
+  disconnect() {
+    for (const set of observers.values()) set.delete(this);
+  }
+  notify(target: Element, height: number) {
+    this.callback([entry(target, height)], this as unknown as ResizeObserver);
+  }
+}
+/** Tells the observers of `element` (e.g. a virtualised row) that it is now `height` px high, as a
+ * browser does when a row's content is laid out again. */
+export function resizeElement(element: Element, height: number) {
+  for (const observer of observers.get(element) ?? []) observer.notify(element, height);
 }
 globalThis.ResizeObserver ??= FakeResizeObserver as unknown as typeof ResizeObserver;
 

@@ -41,7 +41,7 @@ describe('links in messages', () => {
     expect(links).toHaveLength(1);
     expect(links[0]).toHaveAccessibleName('https://example.org/x');
     expect(links[0]).toHaveAttribute('href', 'https://example.org/x');
-    expect(log.querySelector('article .body')?.textContent).toBe(body);
+    expect(log.querySelector('article .message-text')?.textContent).toBe(body);
     expect(log.querySelector('b')).toBeNull();
   });
 

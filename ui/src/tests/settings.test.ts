@@ -129,6 +129,44 @@ describe('per-conversation mute', () => {
   });
 });
 
+describe('account actions', () => {
+  it('are in the settings dialog, not in the crowded top bar', async () => {
+    await app();
+    const topbar = screen.getByRole('banner');
+    expect(within(topbar).queryByRole('button', { name: 'Sign out' })).not.toBeInTheDocument();
+    expect(within(topbar).queryByRole('button', { name: 'Forget this account…' })).not.toBeInTheDocument();
+  });
+
+  it('signs out from the settings dialog with the keyboard', async () => {
+    const user = userEvent.setup();
+    await app();
+    screen.getByRole('button', { name: 'Settings…' }).focus();
+    await user.keyboard('{Enter}');
+    const dialog = screen.getByRole('dialog', { name: 'Settings' });
+    const account = within(dialog).getByRole('region', { name: 'Account' });
+    expect(within(account).getByText('alice@localhost')).toBeInTheDocument();
+    within(account).getByRole('button', { name: 'Sign out' }).focus();
+    await user.keyboard('{Enter}');
+    await flush();
+    expect(screen.queryByRole('dialog', { name: 'Settings' })).not.toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Sign in to Rapport' })).toBeInTheDocument();
+  });
+
+  it('asks before forgetting the account; Escape cancels and the focus returns to Settings', async () => {
+    const user = userEvent.setup();
+    await app();
+    const settings = screen.getByRole('button', { name: 'Settings…' });
+    await user.click(settings);
+    await user.click(within(screen.getByRole('dialog', { name: 'Settings' })).getByRole('button', { name: 'Forget this account…' }));
+    expect(screen.queryByRole('dialog', { name: 'Settings' })).not.toBeInTheDocument();
+    const confirm = screen.getByRole('alertdialog', { name: 'Forget alice@localhost?' });
+    expect(within(confirm).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    expect(settings).toHaveFocus();
+  });
+});
+
 describe('notifications plumbing', () => {
   it('tells the backend which conversation is open', async () => {
     const user = userEvent.setup();
@@ -137,7 +175,8 @@ describe('notifications plumbing', () => {
     const contacts = screen.getByRole('list', { name: 'Contacts' });
     await user.click(contactButton(contacts, 'Carol'));
     expect(backend.openConversation).toBe('carol@localhost');
-    await user.click(screen.getByRole('button', { name: 'Sign out' }));
+    await user.click(screen.getByRole('button', { name: 'Settings…' }));
+    await user.click(within(screen.getByRole('dialog', { name: 'Settings' })).getByRole('button', { name: 'Sign out' }));
     await flush();
     expect(backend.openConversation).toBeNull();
   });
