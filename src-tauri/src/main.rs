@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod coalesce;
 mod commands;
 mod dto;
 mod notifications;

@@ -8,8 +8,9 @@ use rapport_engine::types::OwnPresence;
 use rapport_engine::{credentials, AccountConfig, EngineError, Event, Profile, Session, SessionOptions};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+use crate::coalesce::{self, Coalescer};
 use crate::dto::{with_messages, AppError, Phase, SignInRequest, Status};
 
 /// Channel carrying every engine `Event` (its serde form, errors with their `message`).
@@ -302,27 +303,83 @@ impl AppState {
     }
 }
 
+/// Forwards the engine's events to the page, coalesced (see `coalesce`): the first event after
+/// a quiet `INTERVAL` goes at once; while events keep coming, what arrives is collected and
+/// sent together at most once per `INTERVAL`. Order is kept; nothing is dropped.
 async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Receiver<Event>) {
+    let mut last_sent: Option<tokio::time::Instant> = None;
+    let mut pending = Coalescer::default();
     loop {
-        match events.recv().await {
-            Ok(event) => {
-                match &event {
-                    Event::ConnectionChanged { state } => {
-                        let state = state.clone();
-                        app.state::<AppState>().update(&app, |s| s.connection = Some(state));
-                    }
-                    Event::MessagesReceived { messages } => crate::notifications::notify_messages(&app, messages),
-                    Event::ConversationsChanged { conversations } => crate::tray::set_conversations(&app, conversations, false),
-                    _ => {}
-                }
-                if let Err(error) = app.emit(ENGINE_EVENT, with_messages(&event)) {
-                    tracing::warn!(%error, "could not forward an engine event");
-                }
-            }
+        let first = match events.recv().await {
+            Ok(event) => event,
             Err(RecvError::Lagged(missed)) => {
                 let _ = app.emit(ENGINE_LAGGED, missed);
+                continue;
             }
             Err(RecvError::Closed) => break,
+        };
+        pending.push(first);
+        // Under load (the last delivery was less than INTERVAL ago): collect until it is due.
+        let due = last_sent
+            .map(|at| at + coalesce::INTERVAL)
+            .unwrap_or_else(tokio::time::Instant::now);
+        let mut lagged = None;
+        let mut closed = false;
+        loop {
+            match events.try_recv() {
+                Ok(event) => {
+                    pending.push(event);
+                    continue;
+                }
+                Err(TryRecvError::Lagged(missed)) => lagged = Some(missed),
+                Err(TryRecvError::Closed) => closed = true,
+                Err(TryRecvError::Empty) => {
+                    if tokio::time::Instant::now() < due {
+                        tokio::select! {
+                            received = events.recv() => match received {
+                                Ok(event) => {
+                                    pending.push(event);
+                                    continue;
+                                }
+                                Err(RecvError::Lagged(missed)) => lagged = Some(missed),
+                                Err(RecvError::Closed) => closed = true,
+                            },
+                            _ = tokio::time::sleep_until(due) => {}
+                        }
+                    }
+                }
+            }
+            break;
         }
+        for event in pending.take() {
+            deliver(&app, &event);
+        }
+        last_sent = Some(tokio::time::Instant::now());
+        if let Some(missed) = lagged {
+            let _ = app.emit(ENGINE_LAGGED, missed);
+        }
+        if closed {
+            break;
+        }
+    }
+}
+
+fn deliver(app: &AppHandle, event: &Event) {
+    match event {
+        Event::ConnectionChanged { state } => {
+            let state = state.clone();
+            app.state::<AppState>()
+                .update(app, |s| s.connection = Some(state));
+        }
+        Event::MessagesReceived { messages } => {
+            crate::notifications::notify_messages(app, messages)
+        }
+        Event::ConversationsChanged { conversations } => {
+            crate::tray::set_conversations(app, conversations, false)
+        }
+        _ => {}
+    }
+    if let Err(error) = app.emit(ENGINE_EVENT, with_messages(event)) {
+        tracing::warn!(%error, "could not forward an engine event");
     }
 }
