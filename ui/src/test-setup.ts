@@ -1,4 +1,8 @@
 import '@testing-library/jest-dom/vitest';
+import { setDefaultSchedule } from './lib/app.svelte';
+
+// Stores apply engine events in batches; tests wait with timers (`flush`), not for frames.
+setDefaultSchedule((work) => setTimeout(work, 0));
 
 // jsdom has no layout. The virtualised lists (virtua) need sizes and scrolling: a scrolling
 // viewport reports 800×600 px, a virtualised row (absolutely positioned) 800×40 px;

@@ -84,15 +84,38 @@ export function addressProblem(input: string, own: string | null): string {
   return '';
 }
 
+/** Runs `work` once before the next frame is painted; events that arrive meanwhile wait for it. */
+export type Schedule = (work: () => void) => void;
+
+/** The next animation frame, or 100 ms when no frame comes (a hidden window gets none). */
+export const nextFrame: Schedule = (work) => {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    work();
+  };
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(once);
+  setTimeout(once, 100);
+};
+
+let defaultSchedule: Schedule = nextFrame;
+/** For tests: how stores made from now on batch their events. */
+export function setDefaultSchedule(schedule: Schedule) {
+  defaultSchedule = schedule;
+}
+
 const AVAILABILITY_ORDER: Availability[] = ['chat', 'available', 'away', 'extended_away', 'do_not_disturb', 'offline'];
 
 export class AppStore {
   status = $state<Status | null>(null);
-  roster = $state<Record<string, RosterItem>>({});
-  presence = $state<Record<string, ContactPresence>>({});
-  conversations = $state<Record<string, Conversation>>({});
+  // The big collections are raw (not deeply reactive: Svelte wraps no item in a proxy); they
+  // are replaced, never mutated: a change assigns a new record (and a new array or item).
+  roster = $state.raw<Record<string, RosterItem>>({});
+  presence = $state.raw<Record<string, ContactPresence>>({});
+  conversations = $state.raw<Record<string, Conversation>>({});
   /** Loaded history per conversation, oldest first. */
-  messages = $state<Record<string, Message[]>>({});
+  messages = $state.raw<Record<string, readonly Message[]>>({});
   /** Whether older pages may exist. */
   hasOlder = $state<Record<string, boolean>>({});
   loadingOlder = $state<Record<string, boolean>>({});
@@ -119,8 +142,25 @@ export class AppStore {
   private earlyStates = new Map<number, Message['state']>();
   /** Counts events per kind, so a reload does not overwrite newer event data with its older answer. */
   private seen = { roster: 0, presence: 0, conversations: 0 };
+  /** The ids in `messages`, per conversation (the dedupe of incoming messages). */
+  private ids = new Map<string, Set<number>>();
+  /** Events received and not yet applied: they are applied together, once per frame. */
+  private queued: EngineEvent[] = [];
+  private flushScheduled = false;
+  /** Conversations with a `markRead` under way, and those to check again when it is done. */
+  private marking = new Set<string>();
+  private markAgain = new Set<string>();
+  /** A reload under way (another request waits for it and runs once after it). */
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+  private readonly schedule: Schedule;
 
-  constructor(readonly backend: Backend) {}
+  constructor(
+    readonly backend: Backend,
+    options: { schedule?: Schedule } = {},
+  ) {
+    this.schedule = options.schedule ?? defaultSchedule;
+  }
 
   get phase() {
     return this.status?.phase ?? 'signed_out';
@@ -275,6 +315,8 @@ export class AppStore {
     this.presence = {};
     this.conversations = {};
     this.messages = {};
+    this.ids.clear();
+    this.queued = [];
     this.hasOlder = {};
     this.requests = [];
     this.selected = null;
@@ -284,8 +326,27 @@ export class AppStore {
     this.reportView();
   }
 
-  /** Re-reads everything (after sign-in, or when events were missed). */
-  async reload() {
+  /** Re-reads everything (after sign-in, or when events were missed). One reload at a time: a
+   * request meanwhile runs once more after it. */
+  async reload(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        await this.reloadOnce();
+      } while (this.reloadAgain);
+    })();
+    try {
+      await this.reloading;
+    } finally {
+      this.reloading = null;
+    }
+  }
+
+  private async reloadOnce() {
     try {
       const before = { ...this.seen };
       const [roster, presences, conversations, requests] = await Promise.all([
@@ -294,6 +355,8 @@ export class AppStore {
         this.backend.conversations(),
         this.backend.subscriptionRequests(),
       ]);
+      // Events received before the answers count as seen.
+      this.flushEvents();
       // Where events arrived meanwhile they are newer: keep them, add only what they lack.
       const merge = <T extends { jid: string }>(current: Record<string, T>, fresh: T[], stale: boolean) => {
         if (!stale) return Object.fromEntries(fresh.map((x) => [x.jid, x]));
@@ -307,6 +370,7 @@ export class AppStore {
       this.requests = [...new Set([...this.requests, ...requests])];
       const open = Object.keys(this.messages);
       this.messages = {};
+      this.ids.clear();
       for (const jid of open) await this.loadLatest(jid);
     } catch (e) {
       this.error = toUiError(e);
@@ -381,7 +445,7 @@ export class AppStore {
   private async loadLatest(jid: string) {
     try {
       const page = await this.backend.history(jid, null, PAGE);
-      this.messages[jid] = page;
+      this.setHistory(jid, page);
       this.hasOlder[jid] = page.length === PAGE;
     } catch (e) {
       this.error = toUiError(e);
@@ -396,9 +460,9 @@ export class AppStore {
     try {
       const before = loaded.length ? loaded[0].id : null;
       const page = await this.backend.history(jid, before, PAGE);
-      const known = new Set(loaded.map((m) => m.id));
+      const known = this.ids.get(jid) ?? new Set(loaded.map((m) => m.id));
       const fresh = page.filter((m) => !known.has(m.id));
-      this.messages[jid] = [...fresh, ...this.messages[jid]];
+      this.setHistory(jid, [...fresh, ...(this.messages[jid] ?? [])]);
       this.hasOlder[jid] = page.length === PAGE;
       return fresh.length;
     } catch (e) {
@@ -409,15 +473,34 @@ export class AppStore {
     }
   }
 
+  /** Sets the loaded history of `jid` (a new array) and its ids. */
+  setHistory(jid: string, messages: readonly Message[]) {
+    this.messages = { ...this.messages, [jid]: messages };
+    this.ids.set(jid, new Set(messages.map((m) => m.id)));
+  }
+
+  /** Marks the open conversation read when the user sees it. One `markRead` per conversation
+   * at a time: asked again meanwhile, it checks once more when the first is done. */
   private async markReadIfSeen(jid: string) {
-    if (this.selected === jid && this.focused && (this.conversations[jid]?.unread ?? 0) > 0) {
-      try {
-        await this.backend.markRead(jid);
-        const c = this.conversations[jid];
-        if (c) this.conversations[jid] = { ...c, unread: 0 };
-      } catch (e) {
-        this.error = toUiError(e);
-      }
+    if (this.marking.has(jid)) {
+      this.markAgain.add(jid);
+      return;
+    }
+    this.marking.add(jid);
+    try {
+      do {
+        this.markAgain.delete(jid);
+        if (!(this.selected === jid && this.focused && (this.conversations[jid]?.unread ?? 0) > 0)) continue;
+        try {
+          await this.backend.markRead(jid);
+          const c = this.conversations[jid];
+          if (c) this.conversations = { ...this.conversations, [jid]: { ...c, unread: 0 } };
+        } catch (e) {
+          this.error = toUiError(e);
+        }
+      } while (this.markAgain.has(jid));
+    } finally {
+      this.marking.delete(jid);
     }
   }
 
@@ -433,7 +516,9 @@ export class AppStore {
     try {
       const message = await this.backend.sendMessage(jid, body);
       this.drafts[jid] = '';
-      this.addMessages([message]);
+      // After the events received before it, in one update with them.
+      this.queued.push({ type: 'message_sent', message });
+      this.flushEvents();
       this.error = null;
       return true;
     } catch (e) {
@@ -499,68 +584,162 @@ export class AppStore {
     await this.run(() => this.backend.openLink(url));
   }
 
-  private addMessages(messages: Message[]) {
-    for (const m of messages) {
-      const list = this.messages[m.conversation];
-      if (!list) continue; // not open: the conversation list shows it; history loads on open
-      if (list.some((x) => x.id === m.id)) continue;
+  /** Takes an engine event; events are applied together once per frame (see `flushEvents`). */
+  handle(event: EngineEvent) {
+    this.queued.push(event);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.schedule(() => this.flushEvents());
+  }
+
+  /** Applies the queued events in order, with one assignment per collection they change. */
+  flushEvents() {
+    this.flushScheduled = false;
+    const events = this.queued;
+    if (!events.length) return;
+    this.queued = [];
+    const batch = new EventBatch(this.messages, this.conversations, this.roster, this.presence, this.ids, this.earlyStates);
+    const toMark = new Set<string>();
+    for (const event of events) {
+      switch (event.type) {
+        case 'connection_changed':
+          if (this.status) this.status = { ...this.status, connection: event.state };
+          break;
+        case 'roster_loaded':
+          this.seen.roster++;
+          batch.roster = Object.fromEntries(event.items.map((i) => [i.jid, i]));
+          break;
+        case 'roster_updated': {
+          this.seen.roster++;
+          const roster = batch.rosterDraft();
+          for (const item of event.changed) roster[item.jid] = item;
+          for (const jid of event.removed) delete roster[jid];
+          break;
+        }
+        case 'presence_changed': {
+          this.seen.presence++;
+          const presence = batch.presenceDraft();
+          for (const p of event.contacts) presence[p.jid] = p;
+          break;
+        }
+        case 'messages_received':
+          batch.add(event.messages);
+          for (const m of event.messages) toMark.add(m.conversation);
+          break;
+        case 'message_sent':
+          batch.add([event.message]);
+          break;
+        case 'message_updated':
+          batch.update(event.conversation, event.id, event.state);
+          break;
+        case 'conversations_changed': {
+          this.seen.conversations++;
+          const conversations = batch.conversationsDraft();
+          for (const c of event.conversations) {
+            conversations[c.jid] = c;
+            toMark.add(c.jid);
+          }
+          break;
+        }
+        case 'subscription_request':
+          if (!this.requests.includes(event.from)) this.requests = [...this.requests, event.from];
+          break;
+        case 'subscription_changed':
+          break;
+        case 'error':
+          this.error = event.error;
+          break;
+      }
+    }
+    if (batch.messages !== this.messages) this.messages = batch.messages;
+    if (batch.conversations !== this.conversations) this.conversations = batch.conversations;
+    if (batch.roster !== this.roster) this.roster = batch.roster;
+    if (batch.presence !== this.presence) this.presence = batch.presence;
+    for (const jid of toMark) void this.markReadIfSeen(jid);
+  }
+}
+
+/** The changes of one batch of events: each collection is copied once, on its first change. */
+class EventBatch {
+  private copied = new Set<string>();
+  private draft = { messages: false, conversations: false, roster: false, presence: false };
+
+  constructor(
+    public messages: Record<string, readonly Message[]>,
+    public conversations: Record<string, Conversation>,
+    public roster: Record<string, RosterItem>,
+    public presence: Record<string, ContactPresence>,
+    private ids: Map<string, Set<number>>,
+    private earlyStates: Map<number, Message['state']>,
+  ) {}
+
+  conversationsDraft() {
+    if (!this.draft.conversations) [this.conversations, this.draft.conversations] = [{ ...this.conversations }, true];
+    return this.conversations;
+  }
+
+  rosterDraft() {
+    if (!this.draft.roster) [this.roster, this.draft.roster] = [{ ...this.roster }, true];
+    return this.roster;
+  }
+
+  presenceDraft() {
+    if (!this.draft.presence) [this.presence, this.draft.presence] = [{ ...this.presence }, true];
+    return this.presence;
+  }
+
+  /** The history of `jid`, copied for this batch to change. */
+  private list(jid: string): Message[] | undefined {
+    const list = this.messages[jid];
+    if (!list) return undefined;
+    if (this.copied.has(jid)) return list as Message[];
+    if (!this.draft.messages) [this.messages, this.draft.messages] = [{ ...this.messages }, true];
+    const copy = list.slice();
+    this.messages[jid] = copy;
+    this.copied.add(jid);
+    return copy;
+  }
+
+  private idsOf(jid: string): Set<number> {
+    let ids = this.ids.get(jid);
+    if (!ids) this.ids.set(jid, (ids = new Set((this.messages[jid] ?? []).map((x) => x.id))));
+    return ids;
+  }
+
+  /** Appends the messages of open conversations that are not there yet, in order. */
+  add(messages: Message[]) {
+    for (let m of messages) {
+      if (!this.messages[m.conversation]) continue; // not open: the list shows it; history loads on open
+      const ids = this.idsOf(m.conversation);
+      if (ids.has(m.id)) continue;
       const early = this.earlyStates.get(m.id);
       if (early) {
         this.earlyStates.delete(m.id);
-        m.state = early;
+        m = { ...m, state: early };
       }
-      list.push(m);
+      this.list(m.conversation)!.push(m);
+      ids.add(m.id);
     }
   }
 
-  handle(event: EngineEvent) {
-    switch (event.type) {
-      case 'connection_changed':
-        if (this.status) this.status = { ...this.status, connection: event.state };
-        break;
-      case 'roster_loaded':
-        this.seen.roster++;
-        this.roster = Object.fromEntries(event.items.map((i) => [i.jid, i]));
-        break;
-      case 'roster_updated':
-        this.seen.roster++;
-        for (const item of event.changed) this.roster[item.jid] = item;
-        for (const jid of event.removed) delete this.roster[jid];
-        break;
-      case 'presence_changed':
-        this.seen.presence++;
-        for (const p of event.contacts) this.presence[p.jid] = p;
-        break;
-      case 'messages_received':
-        this.addMessages(event.messages);
-        for (const jid of new Set(event.messages.map((m) => m.conversation))) void this.markReadIfSeen(jid);
-        break;
-      case 'message_sent':
-        this.addMessages([event.message]);
-        break;
-      case 'message_updated': {
-        const m = this.messages[event.conversation]?.find((x) => x.id === event.id);
-        if (m) m.state = event.state;
-        else if (this.messages[event.conversation]) this.earlyStates.set(event.id, event.state);
-        const c = this.conversations[event.conversation];
-        if (c?.last_message?.id === event.id) c.last_message.state = event.state;
-        break;
-      }
-      case 'conversations_changed':
-        this.seen.conversations++;
-        for (const c of event.conversations) {
-          this.conversations[c.jid] = c;
-          void this.markReadIfSeen(c.jid);
+  /** A delivery state changed: the message (if loaded) and the conversation's last message. */
+  update(jid: string, id: number, state: Message['state']) {
+    const loaded = this.messages[jid];
+    if (loaded) {
+      if (this.idsOf(jid).has(id)) {
+        const list = this.list(jid)!;
+        // Updates are about recent messages: look from the end.
+        for (let i = list.length - 1; i >= 0; i--) {
+          if (list[i].id === id) {
+            list[i] = { ...list[i], state };
+            break;
+          }
         }
-        break;
-      case 'subscription_request':
-        if (!this.requests.includes(event.from)) this.requests = [...this.requests, event.from];
-        break;
-      case 'subscription_changed':
-        break;
-      case 'error':
-        this.error = event.error;
-        break;
+      } else {
+        this.earlyStates.set(id, state);
+      }
     }
+    const c = this.conversations[jid];
+    if (c?.last_message?.id === id) this.conversationsDraft()[jid] = { ...c, last_message: { ...c.last_message, state } };
   }
 }

@@ -31,7 +31,7 @@ describe('virtualised history', () => {
   it('renders only a window of 5,000 messages, ending with the newest', async () => {
     const { store, backend, log } = await open(conversation(5000));
     // All 5,000 loaded (as after scrolling back through 100 pages).
-    store.messages[BOB] = await backend.history(BOB, null, 5000);
+    store.setHistory(BOB, await backend.history(BOB, null, 5000));
     store.hasOlder[BOB] = false;
     await flush();
     const shown = articles(log);
