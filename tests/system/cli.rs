@@ -444,7 +444,10 @@ async fn history_and_search_read_the_local_store_offline(server: &XmppServer) {
 
     let hits = cli.run_with(&["history", "--all", "--search", "backup", "--json"], "", offline).await.expect(0, "search").json();
     assert_eq!(hits.as_array().unwrap().len(), 2, "{hits}");
-    assert!(hits[0]["snippet"].as_str().unwrap().contains("[backup]"), "{hits}");
+    let matched: Vec<_> = hits[0]["snippet"].as_array().unwrap().iter().filter(|p| p["matched"] == true).map(|p| p["text"].clone()).collect();
+    assert_eq!(matched, ["backup"], "{hits}");
+    let text = cli.run_with(&["history", "--all", "--search", "backup"], "", offline).await.expect(0, "search as text");
+    assert!(text.stdout.contains("[backup]"), "{}", text.stdout);
     let hits = cli.run_with(&["history", "-", "--search", "backup", "--json"], "", offline).await.expect(0, "search -").json();
     assert_eq!(hits.as_array().unwrap().len(), 2);
     let hits = cli.run_with(&["history", &carol.jid, "--search", "backup", "--json"], "", offline).await.expect(0, "search one").json();
