@@ -5,6 +5,8 @@
 //!   [`shared_prosody`] / [`shared_ejabberd`] give one instance per test binary.
 //! - [`FakeServer`]: scripted hostile servers (no STARTTLS, raw payloads, floods, bad
 //!   certificates, silence).
+//! - [`ChaosProxy`]: a loopback TCP proxy between client and server that cuts, stalls and
+//!   throttles the connection on command (the chaos suite's network).
 //! - [`RawClient`]: a tiny blocking XMPP client to check the servers themselves.
 //! - [`desktop`]: the real desktop app under Xvfb through WebKitWebDriver.
 //! - [`assert_secret_service`]: keyring precondition for tests run by `tests/run`.
@@ -24,12 +26,14 @@ pub mod fake;
 pub mod keyring;
 pub mod process;
 mod prosody;
+pub mod proxy;
 pub mod raw;
 pub mod server;
 
 pub use ca::{CertPair, TestCa, TlsFiles, SERVER_NAMES};
 pub use fake::{Behaviour, FakeServer};
 pub use keyring::assert_secret_service;
+pub use proxy::{ChaosProxy, Direction, ProxyStats, RandomCutter};
 pub use raw::RawClient;
 pub use server::{
     shared, shared_ejabberd, shared_prosody, Ports, RosterItem, ServerKind, Subscription, TestUser, XmppServer,
