@@ -137,6 +137,7 @@ export class AppStore {
   jumpTo = $state<{ conversation: string; id: number } | null>(null);
 
   private unlisten: Unlisten[] = [];
+  private conversationRowCache = new WeakMap<Conversation, ConversationRow>();
   /** Delivery updates that arrived before the message itself (the send's answer can be slower
    * than the server's acknowledgement). */
   private earlyStates = new Map<number, Message['state']>();
@@ -169,13 +170,17 @@ export class AppStore {
   /** Conversations, most recent activity first. */
   get conversationRows(): ConversationRow[] {
     return Object.values(this.conversations)
-      .map((c) => ({
-        jid: c.jid,
-        name: displayName(c.jid, this.roster[c.jid]),
-        lastMessage: c.last_message,
-        unread: c.unread,
-        lastActivity: c.last_activity,
-      }))
+      .map((c) => {
+        // The same row object for an unchanged conversation: the list re-renders only the rows
+        // that changed (a burst changes one conversation per batch).
+        const name = displayName(c.jid, this.roster[c.jid]);
+        let row = this.conversationRowCache.get(c);
+        if (row?.name !== name) {
+          row = { jid: c.jid, name, lastMessage: c.last_message, unread: c.unread, lastActivity: c.last_activity };
+          this.conversationRowCache.set(c, row);
+        }
+        return row;
+      })
       .filter((row) => this.matches(row.jid, row.name))
       .sort((a, b) => b.lastActivity - a.lastActivity || a.name.localeCompare(b.name));
   }

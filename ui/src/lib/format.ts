@@ -2,8 +2,16 @@
 
 import type { Availability, DeliveryState, OwnPresence } from './bindings';
 
+// One formatter each, made on first use: `toLocale…String` with options builds a new
+// `Intl.DateTimeFormat` per call, which costs far more than formatting (a burst formats the time
+// of every new row and of every conversation in the list, per frame).
+let timeFormat: Intl.DateTimeFormat | undefined;
+let dayFormat: Intl.DateTimeFormat | undefined;
+let shortDayFormat: Intl.DateTimeFormat | undefined;
+
 export function time(ms: number): string {
-  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  return timeFormat.format(ms);
 }
 
 export function dayKey(ms: number): string {
@@ -15,14 +23,16 @@ export function dayKey(ms: number): string {
 export function dayLabel(ms: number, now = Date.now()): string {
   if (dayKey(ms) === dayKey(now)) return 'Today';
   if (dayKey(ms) === dayKey(now - 86_400_000)) return 'Yesterday';
-  return new Date(ms).toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  dayFormat ??= new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  return dayFormat.format(ms);
 }
 
 /** Time for today's activity, else a short date. */
 export function shortWhen(ms: number, now = Date.now()): string {
   if (!ms) return '';
   if (dayKey(ms) === dayKey(now)) return time(ms);
-  return new Date(ms).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  shortDayFormat ??= new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  return shortDayFormat.format(ms);
 }
 
 export const AVAILABILITY_LABEL: Record<Availability, string> = {
