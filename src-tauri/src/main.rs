@@ -12,6 +12,8 @@ mod state;
 mod tray;
 #[cfg(test)]
 mod bindings;
+#[cfg(test)]
+mod security_config;
 
 use rapport_engine::Profile;
 use tauri::{Manager, RunEvent, WindowEvent};

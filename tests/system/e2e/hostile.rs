@@ -182,6 +182,32 @@ fn audit(d: &Driver, title: &str, when: &str) {
     assert_eq!(found, json!([]), "hostile text had an effect ({when})");
 }
 
+/// Tries what injected markup would do if it got into the DOM: an inline `<script>`, an inline
+/// event handler, `eval` and `Function`. The app's CSP (script-src 'self') must refuse each.
+const CSP_PROBE: &str = r#"
+const done = arguments[arguments.length - 1];
+const script = document.createElement('script');
+script.textContent = 'window.__cspInline = 1';
+document.head.appendChild(script);
+script.remove();
+let evalRan = false, functionRan = false;
+try { evalRan = eval('1 + 1') === 2; } catch (e) {}
+try { functionRan = new Function('return 1')() === 1; } catch (e) {}
+const img = document.createElement('img');
+img.setAttribute('onerror', 'window.__cspHandler = 1');
+img.addEventListener('error', () => {
+  img.remove();
+  done({ inline: window.__cspInline === 1, handler: window.__cspHandler === 1, eval: evalRan, function: functionRan });
+});
+img.src = 'data:image/png;base64,bm90IGFuIGltYWdl';
+document.body.appendChild(img);
+"#;
+
+fn assert_csp_holds(d: &Driver) {
+    let ran = d.execute_async(CSP_PROBE, json!([])).unwrap();
+    assert_eq!(ran, json!({"inline": false, "handler": false, "eval": false, "function": false}), "the CSP let injected script run");
+}
+
 fn collect(d: &Driver) -> Vec<Value> {
     let got = d.execute_async(COLLECT, json!([])).unwrap();
     match &got["articles"] {
@@ -314,6 +340,7 @@ async fn hostile_text_is_shown_as_text() {
             names.iter().zip(&statuses).all(|(n, s)| listed(n, s)).then_some(())
         });
         audit(&d, &title, "contacts with hostile names and statuses");
+        assert_csp_holds(&d);
         d.click(&d.wait("Carol's row", "//ul[@aria-label='Contacts']/li[@aria-label='Carol']//button"));
         d.wait("Carol's conversation", "//*[@role='log' and @aria-label='Messages with Carol']");
         (d, title)
