@@ -175,7 +175,18 @@ struct Start {
     signed_in: f64,
     roster: f64,
     rows: u64,
+    /// The page's boot: navigation timing and the UI's `rapport:` performance marks, in ms from
+    /// the page load start.
+    marks: String,
 }
+
+/// The page's boot steps, `name ms` from the page load start, in order.
+const BOOT_MARKS: &str = "const nav = performance.getEntriesByType('navigation')[0];
+    const steps = nav ? [['response', nav.responseEnd], ['dom-interactive', nav.domInteractive],
+                         ['dom-content-loaded', nav.domContentLoadedEventEnd], ['loaded', nav.loadEventEnd]] : [];
+    for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('rapport:')) steps.push([m.name.slice(8), m.startTime]);
+    steps.sort((a, b) => a[1] - b[1]);
+    return steps.map(([name, t]) => `${name} ${Math.round(t)}`).join(', ');";
 
 /// Launches the app and waits (polling the page as fast as WebDriver answers) for the main view
 /// (the app has signed in) and then the first contacts in the "Contacts" list.
@@ -213,6 +224,7 @@ fn cold_start(env: &Env) -> (Driver, Start) {
                     signed_in: signed_in.unwrap_or(now),
                     roster: now,
                     rows,
+                    marks: d.execute(BOOT_MARKS, json!([])).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
                 };
                 return (d, start);
             }
@@ -318,6 +330,7 @@ async fn main() {
             "  run {run}: engine signed in {:.0} ms, roster received {:.0} ms; WebDriver session {:.0} ms, page load start {:.0} ms, page loaded {:.0} ms, main view first seen {:.0} ms, roster shown {:.0} ms ({} rows)",
             start.engine_signed_in, start.engine_roster, start.session, start.page_start, start.page_loaded, start.signed_in, start.roster, start.rows
         );
+        println!("         page (ms from its load start): {}", start.marks);
         starts.push(start);
         if run == runs {
             last = Some(d);

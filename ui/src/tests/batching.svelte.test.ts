@@ -1,6 +1,6 @@
 import { flushSync } from 'svelte';
-import { describe, expect, it } from 'vitest';
-import { AppStore, PAGE, type Schedule } from '../lib/app.svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AppStore, BURST_INTERVAL, nextFrame, PAGE, type Schedule } from '../lib/app.svelte';
 import type { Message } from '../lib/bindings';
 import { MockBackend } from '../lib/mockBackend';
 import { flush, message, roster } from './fixtures';
@@ -96,5 +96,31 @@ describe('engine events are applied per frame', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(PAGE * 2 + 1);
     expect(store.messages[BOB].at(-1)?.body).toBe('new');
+  });
+});
+
+describe('nextFrame', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('runs work at most every BURST_INTERVAL ms while events keep coming', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'requestAnimationFrame', 'performance'] });
+    vi.advanceTimersByTime(1000);
+    const runs: number[] = [];
+    nextFrame(() => runs.push(performance.now()));
+    vi.advanceTimersByTime(20);
+    expect(runs).toHaveLength(1);
+    nextFrame(() => runs.push(performance.now()));
+    vi.advanceTimersByTime(BURST_INTERVAL - 40);
+    expect(runs).toHaveLength(1);
+    vi.advanceTimersByTime(40 + 20);
+    expect(runs).toHaveLength(2);
+    expect(runs[1] - runs[0]).toBeGreaterThanOrEqual(BURST_INTERVAL);
+    // After a quiet spell, the next frame again.
+    vi.advanceTimersByTime(500);
+    const quiet = performance.now();
+    nextFrame(() => runs.push(performance.now()));
+    vi.advanceTimersByTime(20);
+    expect(runs).toHaveLength(3);
+    expect(runs[2] - quiet).toBeLessThan(20);
   });
 });
