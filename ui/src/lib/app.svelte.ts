@@ -1,5 +1,6 @@
 // The UI's state, fed by the backend's answers and events. Components read it and call its
-// methods; only this file talks to the Backend.
+// methods; only this store (with the history it owns, messages.svelte.ts) talks to the Backend.
+// Session, sign-in and settings are here; the lists' derivations are in contacts.ts.
 
 import type {
   Availability,
@@ -13,110 +14,35 @@ import type {
   Status,
 } from './bindings';
 import { toUiError, type Backend, type EngineEvent, type UiError, type Unlisten } from './backend';
+import {
+  allGroups,
+  cleanGroups,
+  cleanName,
+  contactGroups,
+  contactRows,
+  conversationRows,
+  displayName,
+  jumpTargets,
+  type ContactDialogState,
+  type ContactGroup,
+  type ContactRow,
+  type ConversationRow,
+  type JumpTarget,
+} from './contacts';
+import { EventBatch, EventQueue, History, MAX_JUMP_PAGES, type Schedule, type Seen } from './messages.svelte';
 
-export const PAGE = 50;
-
-export interface ConversationRow {
-  jid: string;
-  name: string;
-  lastMessage: Message | null;
-  unread: number;
-  lastActivity: number;
-}
-
-/** A conversation or contact the quick switcher can jump to. */
-export interface JumpTarget {
-  jid: string;
-  name: string;
-}
-
-/** How many older pages `openMessage` loads at most to find a message. */
-export const MAX_JUMP_PAGES = 20;
-
-export interface ContactRow {
-  jid: string;
-  name: string;
-  availability: Availability;
-  status: string | null;
-  groups: string[];
-}
-
-/** A contact's display name: the roster name, else the JID's local part, else the JID. */
-export function displayName(jid: string, item?: RosterItem | null): string {
-  const name = item?.name?.trim();
-  if (name) return name;
-  const at = jid.indexOf('@');
-  return at > 0 ? jid.slice(0, at) : jid;
-}
-
-/** The heading of contacts without a group (shown when other contacts have groups). */
-export const UNGROUPED = 'Ungrouped';
-
-export interface ContactGroup {
-  /** The group's name; `UNGROUPED` for contacts without one. */
-  name: string;
-  contacts: ContactRow[];
-}
-
-/** What the add/edit contact dialog shows. */
-export type ContactDialogState = { mode: 'add'; jid?: string } | { mode: 'edit'; jid: string };
-
-function cleanName(name: string | null): string | null {
-  return name?.trim() || null;
-}
-
-/** `a.localeCompare(b)`, with one collator made once, on first use (a 1,000-contact sort called
- * `localeCompare` ~20,000 times at startup; making it while the bundle loads cost ~20 ms). */
-let collator: Intl.Collator | null = null;
-function byText(a: string, b: string): number {
-  return (collator ??= new Intl.Collator()).compare(a, b);
-}
-
-/** Trimmed, without empty entries and duplicates, sorted. */
-export function cleanGroups(groups: string[]): string[] {
-  return [...new Set(groups.map((g) => g.trim()).filter(Boolean))].sort(byText);
-}
-
-  /** Why `input` is not a contact's address, in words; '' when it looks right. */
-export function addressProblem(input: string, own: string | null): string {
-  const jid = input.trim();
-  if (!jid) return 'Enter the address of the contact, like name@example.org.';
-  if (/\s/.test(jid)) return 'An address has no spaces.';
-  if (jid.includes('/')) return 'Leave out the part from the “/” on: it names one device, not the person.';
-  const at = jid.indexOf('@');
-  if (at !== jid.lastIndexOf('@')) return 'An address has only one “@”.';
-  if (at === 0) return 'Put the name before the “@”, like name@example.org.';
-  if (at < 0 || at === jid.length - 1) return 'An address has a name, an “@” and the server, like name@example.org.';
-  if (own && jid.toLowerCase() === own.toLowerCase()) return 'That is your own address.';
-  return '';
-}
-
-/** Runs `work` once before the next frame is painted; events that arrive meanwhile wait for it. */
-export type Schedule = (work: () => void) => void;
-
-/** While events keep coming (a burst), they are applied at most this often, in ms: every batch
- * shown costs layouts (new rows mounted, measured, the view re-aimed at the bottom). */
-export const BURST_INTERVAL = 100;
-let lastFrameWork = -Infinity;
-
-/** The next animation frame, or 100 ms when no frame comes (a hidden window gets none); not
- * sooner than `BURST_INTERVAL` after the previous work it ran. */
-export const nextFrame: Schedule = (work) => {
-  let done = false;
-  const once = () => {
-    if (done) return;
-    done = true;
-    lastFrameWork = performance.now();
-    work();
-  };
-  const frame = () => {
-    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(once);
-    setTimeout(once, 100);
-  };
-  const wait = lastFrameWork + BURST_INTERVAL - performance.now();
-  if (wait > 0) setTimeout(frame, wait);
-  else frame();
-};
+export {
+  addressProblem,
+  cleanGroups,
+  displayName,
+  UNGROUPED,
+  type ContactDialogState,
+  type ContactGroup,
+  type ContactRow,
+  type ConversationRow,
+  type JumpTarget,
+} from './contacts';
+export { BURST_INTERVAL, MAX_JUMP_PAGES, nextFrame, PAGE, setDefaultSchedule, type Schedule } from './messages.svelte';
 
 /** A performance mark (`rapport:NAME`) of the boot, read by the desktop benchmark. */
 export function mark(name: string) {
@@ -130,15 +56,6 @@ function marked<T>(name: string): (value: T) => T {
   };
 }
 
-let defaultSchedule: Schedule = nextFrame;
-/** For tests: how stores made from now on batch their events. */
-export function setDefaultSchedule(schedule: Schedule) {
-  defaultSchedule = schedule;
-}
-
-const AVAILABILITY_ORDER: Availability[] = ['chat', 'available', 'away', 'extended_away', 'do_not_disturb', 'offline'];
-const AVAILABILITY_RANK = Object.fromEntries(AVAILABILITY_ORDER.map((a, i) => [a, i])) as Record<Availability, number>;
-
 export class AppStore {
   status = $state<Status | null>(null);
   // The big collections are raw (not deeply reactive: Svelte wraps no item in a proxy); they
@@ -146,11 +63,6 @@ export class AppStore {
   roster = $state.raw<Record<string, RosterItem>>({});
   presence = $state.raw<Record<string, ContactPresence>>({});
   conversations = $state.raw<Record<string, Conversation>>({});
-  /** Loaded history per conversation, oldest first. */
-  messages = $state.raw<Record<string, readonly Message[]>>({});
-  /** Whether older pages may exist. */
-  hasOlder = $state<Record<string, boolean>>({});
-  loadingOlder = $state<Record<string, boolean>>({});
   drafts = $state<Record<string, string>>({});
   requests = $state<string[]>([]);
   selected = $state<string | null>(null);
@@ -168,31 +80,41 @@ export class AppStore {
   /** The message to scroll to and highlight (a new object per request, so repeats re-focus). */
   jumpTo = $state<{ conversation: string; id: number } | null>(null);
 
+  /** The loaded history of open conversations. */
+  private readonly history: History;
+  /** Engine events received and not yet applied. */
+  private readonly events: EventQueue;
   private unlisten: Unlisten[] = [];
   private conversationRowCache = new WeakMap<Conversation, ConversationRow>();
-  /** Delivery updates that arrived before the message itself (the send's answer can be slower
-   * than the server's acknowledgement). */
-  private earlyStates = new Map<number, Message['state']>();
   /** Counts events per kind, so a reload does not overwrite newer event data with its older answer. */
-  private seen = { roster: 0, presence: 0, conversations: 0 };
-  /** The ids in `messages`, per conversation (the dedupe of incoming messages). */
-  private ids = new Map<string, Set<number>>();
-  /** Events received and not yet applied: they are applied together, once per frame. */
-  private queued: EngineEvent[] = [];
-  private flushScheduled = false;
+  private seen: Seen = { roster: 0, presence: 0, conversations: 0 };
   /** Conversations with a `markRead` under way, and those to check again when it is done. */
   private marking = new Set<string>();
   private markAgain = new Set<string>();
   /** A reload under way (another request waits for it and runs once after it). */
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
-  private readonly schedule: Schedule;
 
   constructor(
     readonly backend: Backend,
     options: { schedule?: Schedule } = {},
   ) {
-    this.schedule = options.schedule ?? defaultSchedule;
+    this.history = new History(backend, (e) => void (this.error = toUiError(e)));
+    this.events = new EventQueue((events) => this.applyEvents(events), options.schedule);
+  }
+
+  /** Loaded history per conversation, oldest first. */
+  get messages() {
+    return this.history.messages;
+  }
+
+  /** Whether older pages may exist. */
+  get hasOlder() {
+    return this.history.hasOlder;
+  }
+
+  get loadingOlder() {
+    return this.history.loadingOlder;
   }
 
   get phase() {
@@ -201,79 +123,28 @@ export class AppStore {
 
   /** Conversations, most recent activity first. */
   get conversationRows(): ConversationRow[] {
-    return Object.values(this.conversations)
-      .map((c) => {
-        // The same row object for an unchanged conversation: the list re-renders only the rows
-        // that changed (a burst changes one conversation per batch).
-        const name = displayName(c.jid, this.roster[c.jid]);
-        let row = this.conversationRowCache.get(c);
-        if (row?.name !== name) {
-          row = { jid: c.jid, name, lastMessage: c.last_message, unread: c.unread, lastActivity: c.last_activity };
-          this.conversationRowCache.set(c, row);
-        }
-        return row;
-      })
-      .filter((row) => this.matches(row.jid, row.name))
-      .sort((a, b) => b.lastActivity - a.lastActivity || byText(a.name, b.name));
+    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache);
   }
 
   /** Contacts, most available first, then by name; filtered as the user types. */
   get contactRows(): ContactRow[] {
-    return Object.values(this.roster)
-      .map((item) => {
-        const p = this.presence[item.jid];
-        return {
-          jid: item.jid,
-          name: displayName(item.jid, item),
-          availability: p?.availability ?? ('offline' as Availability),
-          status: p?.status ?? null,
-          groups: item.groups,
-        };
-      })
-      .filter((row) => this.matches(row.jid, row.name))
-      .sort(
-        (a, b) =>
-          AVAILABILITY_RANK[a.availability] - AVAILABILITY_RANK[b.availability] ||
-          byText(a.name, b.name),
-      );
+    return contactRows(this.roster, this.presence, this.filter);
   }
 
   /** The filtered contacts by group (a contact with several groups is under each), groups by
    * name, contacts without a group last. */
   get contactGroups(): ContactGroup[] {
-    const byGroup = new Map<string, ContactRow[]>();
-    for (const row of this.contactRows) {
-      for (const group of row.groups.length ? row.groups : [UNGROUPED]) {
-        const list = byGroup.get(group);
-        if (list) list.push(row);
-        else byGroup.set(group, [row]);
-      }
-    }
-    return [...byGroup.entries()]
-      .map(([name, contacts]) => ({ name, contacts }))
-      .sort((a, b) => Number(a.name === UNGROUPED) - Number(b.name === UNGROUPED) || byText(a.name, b.name));
+    return contactGroups(this.contactRows);
   }
 
   /** Every group of the roster, by name (suggestions in the contact dialog). */
   get allGroups(): string[] {
-    return cleanGroups(Object.values(this.roster).flatMap((item) => item.groups));
-  }
-
-  private matches(jid: string, name: string, filter = this.filter) {
-    const f = filter.trim().toLowerCase();
-    return !f || jid.toLowerCase().includes(f) || name.toLowerCase().includes(f);
+    return allGroups(this.roster);
   }
 
   /** Conversations (most recent activity first), then the other contacts by name, matching `query`. */
   jumpTargets(query: string): JumpTarget[] {
-    const conversations = Object.values(this.conversations)
-      .sort((a, b) => b.last_activity - a.last_activity)
-      .map((c) => ({ jid: c.jid, name: this.nameOf(c.jid) }));
-    const contacts = Object.values(this.roster)
-      .filter((item) => !this.conversations[item.jid])
-      .map((item) => ({ jid: item.jid, name: displayName(item.jid, item) }))
-      .sort((a, b) => byText(a.name, b.name));
-    return [...conversations, ...contacts].filter((t) => this.matches(t.jid, t.name, query));
+    return jumpTargets(this.conversations, this.roster, query);
   }
 
   nameOf(jid: string) {
@@ -362,10 +233,9 @@ export class AppStore {
     this.roster = {};
     this.presence = {};
     this.conversations = {};
-    this.messages = {};
-    this.ids.clear();
-    this.queued = [];
-    this.hasOlder = {};
+    this.history.unload();
+    this.events.clear();
+    this.history.hasOlder = {};
     this.requests = [];
     this.selected = null;
     this.jumpTo = null;
@@ -418,10 +288,7 @@ export class AppStore {
       this.conversations = merge(this.conversations, conversations, this.seen.conversations !== before.conversations);
       this.requests = [...new Set([...this.requests, ...requests])];
       mark('reloaded');
-      const open = Object.keys(this.messages);
-      this.messages = {};
-      this.ids.clear();
-      for (const jid of open) await this.loadLatest(jid);
+      for (const jid of this.history.unload()) await this.history.loadLatest(jid);
     } catch (e) {
       this.error = toUiError(e);
     }
@@ -476,7 +343,7 @@ export class AppStore {
     if (this.jumpTo?.conversation !== jid) this.jumpTo = null;
     this.selected = jid;
     this.reportView();
-    if (!this.messages[jid]) await this.loadLatest(jid);
+    if (!this.messages[jid]) await this.history.loadLatest(jid);
     await this.markReadIfSeen(jid);
   }
 
@@ -484,49 +351,22 @@ export class AppStore {
    * Returns whether the message was found. */
   async openMessage(jid: string, id: number): Promise<boolean> {
     await this.select(jid);
-    for (let i = 0; i < MAX_JUMP_PAGES && !this.messages[jid]?.some((m) => m.id === id); i++) {
+    for (let i = 0; i < MAX_JUMP_PAGES && !this.history.has(jid, id); i++) {
       if (!(await this.loadOlder(jid))) break;
     }
-    const found = this.messages[jid]?.some((m) => m.id === id) ?? false;
+    const found = this.history.has(jid, id);
     if (found && this.selected === jid) this.jumpTo = { conversation: jid, id };
     return found;
   }
 
-  private async loadLatest(jid: string) {
-    try {
-      const page = await this.backend.history(jid, null, PAGE);
-      this.setHistory(jid, page);
-      this.hasOlder[jid] = page.length === PAGE;
-    } catch (e) {
-      this.error = toUiError(e);
-    }
-  }
-
   /** Loads the page before the oldest loaded message. Returns how many were added. */
-  async loadOlder(jid: string): Promise<number> {
-    const loaded = this.messages[jid];
-    if (!loaded || !this.hasOlder[jid] || this.loadingOlder[jid]) return 0;
-    this.loadingOlder[jid] = true;
-    try {
-      const before = loaded.length ? loaded[0].id : null;
-      const page = await this.backend.history(jid, before, PAGE);
-      const known = this.ids.get(jid) ?? new Set(loaded.map((m) => m.id));
-      const fresh = page.filter((m) => !known.has(m.id));
-      this.setHistory(jid, [...fresh, ...(this.messages[jid] ?? [])]);
-      this.hasOlder[jid] = page.length === PAGE;
-      return fresh.length;
-    } catch (e) {
-      this.error = toUiError(e);
-      return 0;
-    } finally {
-      this.loadingOlder[jid] = false;
-    }
+  loadOlder(jid: string): Promise<number> {
+    return this.history.loadOlder(jid);
   }
 
   /** Sets the loaded history of `jid` (a new array) and its ids. */
   setHistory(jid: string, messages: readonly Message[]) {
-    this.messages = { ...this.messages, [jid]: messages };
-    this.ids.set(jid, new Set(messages.map((m) => m.id)));
+    this.history.setHistory(jid, messages);
   }
 
   /** Marks the open conversation read when the user sees it. One `markRead` per conversation
@@ -567,7 +407,7 @@ export class AppStore {
       const message = await this.backend.sendMessage(jid, body);
       this.drafts[jid] = '';
       // After the events received before it, in one update with them.
-      this.queued.push({ type: 'message_sent', message });
+      this.events.push({ type: 'message_sent', message });
       this.flushEvents();
       this.error = null;
       return true;
@@ -636,160 +476,43 @@ export class AppStore {
 
   /** Takes an engine event; events are applied together once per frame (see `flushEvents`). */
   handle(event: EngineEvent) {
-    this.queued.push(event);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    this.schedule(() => this.flushEvents());
+    this.events.handle(event);
   }
 
   /** Applies the queued events in order, with one assignment per collection they change. */
   flushEvents() {
-    this.flushScheduled = false;
-    const events = this.queued;
-    if (!events.length) return;
-    this.queued = [];
-    const batch = new EventBatch(this.messages, this.conversations, this.roster, this.presence, this.ids, this.earlyStates);
-    const toMark = new Set<string>();
+    this.events.flush();
+  }
+
+  private applyEvents(events: EngineEvent[]) {
+    const { history } = this;
+    const batch = new EventBatch(
+      history.messages,
+      this.conversations,
+      this.roster,
+      this.presence,
+      history.ids,
+      history.earlyStates,
+      this.seen,
+    );
     for (const event of events) {
+      if (batch.apply(event)) continue;
       switch (event.type) {
         case 'connection_changed':
           if (this.status) this.status = { ...this.status, connection: event.state };
           break;
-        case 'roster_loaded':
-          this.seen.roster++;
-          batch.roster = Object.fromEntries(event.items.map((i) => [i.jid, i]));
-          break;
-        case 'roster_updated': {
-          this.seen.roster++;
-          const roster = batch.rosterDraft();
-          for (const item of event.changed) roster[item.jid] = item;
-          for (const jid of event.removed) delete roster[jid];
-          break;
-        }
-        case 'presence_changed': {
-          this.seen.presence++;
-          const presence = batch.presenceDraft();
-          for (const p of event.contacts) presence[p.jid] = p;
-          break;
-        }
-        case 'messages_received':
-          batch.add(event.messages);
-          for (const m of event.messages) toMark.add(m.conversation);
-          break;
-        case 'message_sent':
-          batch.add([event.message]);
-          break;
-        case 'message_updated':
-          batch.update(event.conversation, event.id, event.state);
-          break;
-        case 'conversations_changed': {
-          this.seen.conversations++;
-          const conversations = batch.conversationsDraft();
-          for (const c of event.conversations) {
-            conversations[c.jid] = c;
-            toMark.add(c.jid);
-          }
-          break;
-        }
         case 'subscription_request':
           if (!this.requests.includes(event.from)) this.requests = [...this.requests, event.from];
-          break;
-        case 'subscription_changed':
           break;
         case 'error':
           this.error = event.error;
           break;
       }
     }
-    if (batch.messages !== this.messages) this.messages = batch.messages;
+    if (batch.messages !== history.messages) history.messages = batch.messages;
     if (batch.conversations !== this.conversations) this.conversations = batch.conversations;
     if (batch.roster !== this.roster) this.roster = batch.roster;
     if (batch.presence !== this.presence) this.presence = batch.presence;
-    for (const jid of toMark) void this.markReadIfSeen(jid);
-  }
-}
-
-/** The changes of one batch of events: each collection is copied once, on its first change. */
-class EventBatch {
-  private copied = new Set<string>();
-  private draft = { messages: false, conversations: false, roster: false, presence: false };
-
-  constructor(
-    public messages: Record<string, readonly Message[]>,
-    public conversations: Record<string, Conversation>,
-    public roster: Record<string, RosterItem>,
-    public presence: Record<string, ContactPresence>,
-    private ids: Map<string, Set<number>>,
-    private earlyStates: Map<number, Message['state']>,
-  ) {}
-
-  conversationsDraft() {
-    if (!this.draft.conversations) [this.conversations, this.draft.conversations] = [{ ...this.conversations }, true];
-    return this.conversations;
-  }
-
-  rosterDraft() {
-    if (!this.draft.roster) [this.roster, this.draft.roster] = [{ ...this.roster }, true];
-    return this.roster;
-  }
-
-  presenceDraft() {
-    if (!this.draft.presence) [this.presence, this.draft.presence] = [{ ...this.presence }, true];
-    return this.presence;
-  }
-
-  /** The history of `jid`, copied for this batch to change. */
-  private list(jid: string): Message[] | undefined {
-    const list = this.messages[jid];
-    if (!list) return undefined;
-    if (this.copied.has(jid)) return list as Message[];
-    if (!this.draft.messages) [this.messages, this.draft.messages] = [{ ...this.messages }, true];
-    const copy = list.slice();
-    this.messages[jid] = copy;
-    this.copied.add(jid);
-    return copy;
-  }
-
-  private idsOf(jid: string): Set<number> {
-    let ids = this.ids.get(jid);
-    if (!ids) this.ids.set(jid, (ids = new Set((this.messages[jid] ?? []).map((x) => x.id))));
-    return ids;
-  }
-
-  /** Appends the messages of open conversations that are not there yet, in order. */
-  add(messages: Message[]) {
-    for (let m of messages) {
-      if (!this.messages[m.conversation]) continue; // not open: the list shows it; history loads on open
-      const ids = this.idsOf(m.conversation);
-      if (ids.has(m.id)) continue;
-      const early = this.earlyStates.get(m.id);
-      if (early) {
-        this.earlyStates.delete(m.id);
-        m = { ...m, state: early };
-      }
-      this.list(m.conversation)!.push(m);
-      ids.add(m.id);
-    }
-  }
-
-  /** A delivery state changed: the message (if loaded) and the conversation's last message. */
-  update(jid: string, id: number, state: Message['state']) {
-    const loaded = this.messages[jid];
-    if (loaded) {
-      if (this.idsOf(jid).has(id)) {
-        const list = this.list(jid)!;
-        // Updates are about recent messages: look from the end.
-        for (let i = list.length - 1; i >= 0; i--) {
-          if (list[i].id === id) {
-            list[i] = { ...list[i], state };
-            break;
-          }
-        }
-      } else {
-        this.earlyStates.set(id, state);
-      }
-    }
-    const c = this.conversations[jid];
-    if (c?.last_message?.id === id) this.conversationsDraft()[jid] = { ...c, last_message: { ...c.last_message, state } };
+    for (const jid of batch.toMark) void this.markReadIfSeen(jid);
   }
 }
