@@ -114,6 +114,8 @@ async fn prepare_profile(profile: &Profile, server: &XmppServer, alice: &TestUse
             origin_id: Some(format!("origin-{i}")),
             stanza_id: Some(format!("stanza-{i}")),
             state: if incoming { DeliveryState::None } else { DeliveryState::Sent },
+            remote_id: None,
+            markable: false,
         });
         if batch.len() == batch.capacity() {
             store.insert_messages(&batch).unwrap();

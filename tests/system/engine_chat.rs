@@ -110,7 +110,7 @@ async fn messages_are_sent_stored_paged_and_searched(server: &XmppServer) {
     expect_event(&mut a.events, "server ack", |e| matches!(e, Event::MessageUpdated { id, state: DeliveryState::Sent, .. } if *id == sent.id).then_some(())).await;
 
     let received = expect_event(&mut b.events, "message at bob", |e| match e {
-        Event::MessagesReceived { messages } => messages.first().cloned(),
+        Event::MessagesReceived { messages, .. } => messages.first().cloned(),
         _ => None,
     })
     .await;
@@ -211,7 +211,7 @@ async fn absurd_timestamps_and_forged_stanza_ids_from_a_contact_are_neutralised(
     ))
     .unwrap();
     let message = expect_event(&mut a.events, "the message", |e| match e {
-        Event::MessagesReceived { messages } => messages.first().cloned(),
+        Event::MessagesReceived { messages, .. } => messages.first().cloned(),
         _ => None,
     })
     .await;
@@ -238,7 +238,7 @@ async fn a_burst_of_messages_is_coalesced_into_few_events(server: &XmppServer) {
     let mut events = 0;
     while received < COUNT {
         received += expect_event(&mut a.events, "burst messages", |e| match e {
-            Event::MessagesReceived { messages } => Some(messages.len()),
+            Event::MessagesReceived { messages, .. } => Some(messages.len()),
             _ => None,
         })
         .await;

@@ -106,6 +106,8 @@ fn message(rng: &mut Rng, seq: u64, conversation: String, timestamp: i64) -> New
             DeliveryState::None
         },
         conversation,
+        remote_id: None,
+        markable: false,
     }
 }
 

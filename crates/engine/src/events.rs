@@ -9,7 +9,7 @@ use crate::error::EngineError;
 
 /// Shortest time between two flushes of coalesced events.
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
-use crate::types::{ContactPresence, Conversation, DeliveryState, Message, MessageId, RosterItem};
+use crate::types::{ChatState, ContactPresence, Conversation, DeliveryState, Message, MessageId, RosterItem};
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +42,11 @@ pub enum Event {
     RosterLoaded { items: Vec<RosterItem> },
     RosterUpdated { changed: Vec<RosterItem>, removed: Vec<String> },
     PresenceChanged { contacts: Vec<ContactPresence> },
-    MessagesReceived { messages: Vec<Message> },
+    /// New messages, oldest first. `catch_up`: fetched from the server's archive after being
+    /// offline (or sent by another device of ours meanwhile), so a UI should not notify for each
+    /// one; `SyncFinished` tells how many arrived.
+    MessagesReceived { messages: Vec<Message>, catch_up: bool },
+    /// Our own message was stored (pending) and handed to the connection.
     MessageSent { message: Message },
     MessageUpdated {
         #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -50,6 +54,18 @@ pub enum Event {
         conversation: String,
         state: DeliveryState,
     },
+    /// Our own message was deleted (a failed or pending one the user gave up on).
+    MessageDeleted {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        id: MessageId,
+        conversation: String,
+    },
+    /// A contact's chat state (typing, paused…) in the 1:1 conversation with them.
+    ChatStateChanged { conversation: String, state: ChatState },
+    /// Catching up with the server's archive after a new session started.
+    SyncStarted,
+    /// Catch-up finished; `received` incoming messages were new (for one summary notification).
+    SyncFinished { received: u32 },
     /// Only the conversations that changed.
     ConversationsChanged { conversations: Vec<Conversation> },
     SubscriptionRequest { from: String },
@@ -111,7 +127,7 @@ impl Batch {
             events.push(Event::PresenceChanged { contacts: self.presence.into_values().collect() });
         }
         if !self.messages.is_empty() {
-            events.push(Event::MessagesReceived { messages: self.messages });
+            events.push(Event::MessagesReceived { messages: self.messages, catch_up: false });
         }
         let conversations: Vec<_> = self.conversations.keys().filter_map(|jid| load(jid)).collect();
         if !conversations.is_empty() {

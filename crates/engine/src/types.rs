@@ -95,6 +95,50 @@ pub struct NewMessage {
     pub origin_id: Option<String>,
     pub stanza_id: Option<String>,
     pub state: DeliveryState,
+    /// The stanza's `id` attribute, which receipts and chat markers refer to (incoming only).
+    pub remote_id: Option<String>,
+    /// The sender asked for a displayed marker (XEP-0333 `<markable/>`).
+    pub markable: bool,
+}
+
+/// XEP-0085 chat states: what the other side is doing in a conversation.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatState {
+    /// Paying attention to the conversation (also: stopped typing and sent).
+    Active,
+    /// Typing.
+    Composing,
+    /// Started typing, then stopped for a while.
+    Paused,
+    /// Not looking at the conversation.
+    Inactive,
+    /// Left the conversation.
+    Gone,
+}
+
+impl ChatState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Composing => "composing",
+            Self::Paused => "paused",
+            Self::Inactive => "inactive",
+            Self::Gone => "gone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "active" => Self::Active,
+            "composing" => Self::Composing,
+            "paused" => Self::Paused,
+            "inactive" => Self::Inactive,
+            "gone" => Self::Gone,
+            _ => return None,
+        })
+    }
 }
 
 /// One row of the conversation list.

@@ -33,7 +33,7 @@ async fn online(server: &XmppServer, user: &TestUser, profile: &Profile) -> Sess
 async fn run_bot(bob: Session) {
     let mut events = bob.subscribe();
     while let Ok(event) = events.recv().await {
-        let Event::MessagesReceived { messages } = event else { continue };
+        let Event::MessagesReceived { messages, .. } = event else { continue };
         for message in messages.into_iter().filter(|m| m.direction == Direction::Incoming) {
             let reply = format!("Hi! Bob here (a demo bot). You wrote: “{}”", message.body);
             if let Err(error) = bob.send_message(&message.conversation, &reply).await {

@@ -1,13 +1,13 @@
 //! The session's actor: owns the stream, runs the inbound pipeline (parse → verify → dedupe →
 //! store → emit) one batch at a time, and executes commands.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio_xmpp::stanzastream::{Event as StreamEvent, StanzaStage, StanzaState, StanzaStream, StreamEvent as Lifecycle};
+use tokio_xmpp::stanzastream::{Event as StreamEvent, StanzaStream, StreamEvent as Lifecycle};
 use tokio_xmpp::Stanza;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
@@ -16,7 +16,6 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
 use xmpp_parsers::presence::Presence;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
-use xmpp_parsers::stanza_id::OriginId;
 use xmpp_parsers::stream_features::StreamFeatures;
 use xmpp_parsers::version::VersionResult;
 
@@ -26,14 +25,14 @@ use super::{login_state, presence, Command, Shared};
 use crate::connection::LoginInfo;
 use crate::error::EngineError;
 use crate::events::{Batch, ConnectionState, Event};
-use crate::pipeline::{self, Context, PresenceUpdate, Rejection};
+use crate::pipeline::{self, carbons, chat_states, mam, receipts, Context, PresenceUpdate, Rejection};
 use crate::store::InsertOutcome;
-use crate::types::{DeliveryState, Direction, NewMessage};
+use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
 use crate::pipeline::MAX_BATCH;
 
 pub struct Actor {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     stream: Option<StanzaStream>,
     commands: mpsc::Receiver<Command>,
     reports: mpsc::UnboundedReceiver<LoginReport>,
@@ -46,6 +45,47 @@ pub struct Actor {
     flush_due: Option<tokio::time::Instant>,
     /// Kept (never fulfilled) after a fatal login error; see `LoginReport::Fatal`.
     parked_slot: Option<oneshot::Sender<tokio_xmpp::stanzastream::Connection>>,
+    /// A session is bound (new or resumed) and not suspended.
+    pub(super) live: bool,
+    /// Our messages on the wire, waiting for the server's acknowledgement (see `outbox`).
+    pub(super) in_flight: HashMap<MessageId, super::outbox::InFlight>,
+    pub(super) transmissions: u64,
+    pub(super) delivery_reports: (mpsc::UnboundedSender<DeliveryReport>, mpsc::UnboundedReceiver<DeliveryReport>),
+    /// Open archive queries and the results collected for each so far.
+    archive_queries: HashMap<String, Vec<NewMessage>>,
+    pub(super) sync: SyncState,
+    /// The chat state we last sent to each contact.
+    chat_states: HashMap<xmpp_parsers::jid::BareJid, ChatState>,
+}
+
+/// How a message we put on the wire ended up.
+pub(super) struct DeliveryReport {
+    pub id: MessageId,
+    /// Which transmission of the message this is about (see `InFlight`).
+    pub transmission: u64,
+    /// The server acknowledged it; else the stanza was lost with its stream.
+    pub acknowledged: bool,
+}
+
+/// Catching up with the archive after a new session (see `sync`).
+#[derive(Default)]
+pub(super) struct SyncState {
+    /// Counts new sessions; a catch-up reports which one it was for.
+    pub generation: u64,
+    pub catching_up: bool,
+    /// Live messages held while catching up, stored after it so history stays in server order.
+    pub held: Vec<Received>,
+    /// Live messages may move the archive checkpoint: everything before them is stored.
+    pub checkpoint_follows_live: bool,
+}
+
+/// A live message accepted for storage, with what its sender asked us to answer.
+pub(super) struct Received {
+    pub message: NewMessage,
+    pub from: Jid,
+    pub wants_receipt: bool,
+    /// Sent to us (else a carbon copy of what another device of ours got or sent).
+    pub direct: bool,
 }
 
 impl Actor {
@@ -59,6 +99,13 @@ impl Actor {
             pending: Batch::default(),
             last_flush: tokio::time::Instant::now(),
             flush_due: None,
+            live: false,
+            in_flight: HashMap::new(),
+            transmissions: 0,
+            delivery_reports: mpsc::unbounded_channel(),
+            archive_queries: HashMap::new(),
+            sync: SyncState::default(),
+            chat_states: HashMap::new(),
         }
     }
 
@@ -81,6 +128,7 @@ impl Actor {
                     Some(first) => self.on_stream_events(first).await,
                     None => self.on_stream_closed(),
                 },
+                Some(report) = self.delivery_reports.1.recv() => self.on_delivery_report(report).await,
                 _ = sleep_until(self.flush_due), if self.flush_due.is_some() => self.flush(),
                 _ = expiry.tick() => self.iq.expire(false),
             }
@@ -94,7 +142,7 @@ impl Actor {
         self.emit(Event::ConnectionChanged { state });
     }
 
-    fn emit(&self, event: Event) {
+    pub(super) fn emit(&self, event: Event) {
         // No subscriber is fine: state stays queryable.
         let _ = self.shared.events.send(event);
     }
@@ -112,6 +160,7 @@ impl Actor {
             LoginReport::Fatal(error, slot) => {
                 tracing::warn!(%error, "giving up connecting");
                 self.parked_slot = Some(slot);
+                self.live = false;
                 // Dropping the stream stops its worker; queued stanzas stay in the store.
                 self.stream = None;
                 self.iq.expire(true);
@@ -122,6 +171,7 @@ impl Actor {
 
     fn on_stream_closed(&mut self) {
         self.stream = None;
+        self.live = false;
         self.iq.expire(true);
         let already_offline = matches!(self.shared.snapshot.lock().unwrap().connection, Some(ConnectionState::Offline { .. }));
         if !already_offline {
@@ -138,7 +188,7 @@ impl Actor {
         self.set_state(ConnectionState::Offline { reason: None });
     }
 
-    async fn send(&mut self, stanza: Stanza) -> Option<tokio_xmpp::stanzastream::StanzaToken> {
+    pub(super) async fn send(&mut self, stanza: Stanza) -> Option<tokio_xmpp::stanzastream::StanzaToken> {
         match &self.stream {
             Some(stream) => Some(stream.send(Box::new(stanza)).await),
             None => None,
@@ -159,6 +209,27 @@ impl Actor {
                     tracing::debug!("presence not sent: stream closed");
                 }
             }
+            Command::Transmit { id } => self.transmit_stored(id).await,
+            Command::DeleteUnsent { id, reply } => {
+                let _ = reply.send(self.delete_unsent(id));
+            }
+            Command::SetChatState { to, state } => self.send_chat_state(to, state).await,
+            Command::SendNow { stanza } => {
+                if self.live {
+                    self.send(*stanza).await;
+                }
+            }
+            Command::ArchivePage { request, reply } => self.query_archive(request, reply).await,
+            Command::ArchiveAnswered { query_id, answer, reply } => {
+                let messages = self.archive_queries.remove(&query_id).unwrap_or_default();
+                let page = answer.and_then(|element| {
+                    let element = element.ok_or_else(|| EngineError::protocol("empty archive answer"))?;
+                    let end = mam::page_end(element).map_err(EngineError::protocol)?;
+                    Ok(super::ArchivePage { messages, end })
+                });
+                let _ = reply.send(page);
+            }
+            Command::CatchUpDone { generation, received } => self.on_catch_up_done(generation, received).await,
             Command::Disconnect { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -184,61 +255,37 @@ impl Actor {
     }
 
     async fn send_message(&mut self, to: xmpp_parsers::jid::BareJid, body: String) -> crate::Result<crate::types::Message> {
-        let origin_id = uuid::Uuid::new_v4().to_string();
         let new = NewMessage {
             conversation: to.to_string(),
             direction: Direction::Outgoing,
             sender: self.shared.account.to_string(),
-            body: body.clone(),
+            body,
             timestamp: now_millis(),
-            origin_id: Some(origin_id.clone()),
+            origin_id: Some(uuid::Uuid::new_v4().to_string()),
             stanza_id: None,
             state: DeliveryState::Pending,
+            remote_id: None,
+            markable: false,
         };
+        // Stored before it goes on the wire: from here on the outbox owns it.
         let stored = self.store_messages(vec![new]).await?;
         let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
             return Err(EngineError::Storage { detail: "the message was not stored".into() });
         };
-        let mut stanza = XmppMessage::chat(Some(Jid::from(to))).with_body(xmpp_parsers::message::Lang::default(), body);
-        stanza.id = Some(xmpp_parsers::message::Id(origin_id.clone()));
-        stanza.payloads.push(OriginId { id: origin_id }.into());
-        let Some(token) = self.send(stanza.into()).await else {
-            // Kept in the history as failed, so it can be retried (the durable outbox resends).
-            let _ = self.shared.store.set_state(message.id, DeliveryState::Failed);
-            return Err(EngineError::NotConnected);
-        };
-        self.track_delivery(message.id, message.conversation.clone(), token);
         self.emit(Event::MessageSent { message: message.clone() });
         self.emit_conversation(&message.conversation);
+        self.chat_states.insert(to, ChatState::Active);
+        self.transmit(&message, false).await;
         Ok(message)
     }
 
-    /// Marks the message sent once the server acknowledged it (XEP-0198), failed if it never can.
-    fn track_delivery(&self, id: i64, conversation: String, mut token: tokio_xmpp::stanzastream::StanzaToken) {
-        let shared = self.shared.clone();
-        let sm = shared.snapshot.lock().unwrap().stream_management;
-        tokio::spawn(async move {
-            let stage = if sm { StanzaStage::Acked } else { StanzaStage::Sent };
-            let state = match token.wait_for(stage).await {
-                Some(StanzaState::Acked { .. }) | Some(StanzaState::Sent { .. }) => DeliveryState::Sent,
-                Some(StanzaState::Failed { .. }) | Some(StanzaState::Dropped) | None => DeliveryState::Failed,
-                Some(StanzaState::Queued) => return,
-            };
-            let store = shared.store.clone();
-            let updated = tokio::task::spawn_blocking(move || store.set_state(id, state)).await;
-            if matches!(updated, Ok(Ok(Some(_)))) {
-                let _ = shared.events.send(Event::MessageUpdated { id, conversation, state });
-            }
-        });
-    }
-
-    fn emit_conversation(&self, jid: &str) {
+    pub(super) fn emit_conversation(&self, jid: &str) {
         if let Ok(Some(row)) = self.shared.store.conversation(jid) {
             self.emit(Event::ConversationsChanged { conversations: vec![row] });
         }
     }
 
-    async fn store_messages(&self, messages: Vec<NewMessage>) -> crate::Result<Vec<InsertOutcome>> {
+    pub(super) async fn store_messages(&self, messages: Vec<NewMessage>) -> crate::Result<Vec<InsertOutcome>> {
         let store = self.shared.store.clone();
         let outcome = tokio::task::spawn_blocking(move || store.insert_messages(&messages)).await.expect("store task")?;
         Ok(outcome)
@@ -256,7 +303,7 @@ impl Actor {
                     // Keep order: what came before the lifecycle change is announced first.
                     self.process_stanzas(std::mem::take(&mut stanzas)).await;
                     self.flush();
-                    self.on_lifecycle(lifecycle);
+                    self.on_lifecycle(lifecycle).await;
                 }
             }
             if stanzas.len() < MAX_BATCH {
@@ -266,7 +313,7 @@ impl Actor {
         self.process_stanzas(stanzas).await;
     }
 
-    fn on_lifecycle(&mut self, event: Lifecycle) {
+    async fn on_lifecycle(&mut self, event: Lifecycle) {
         let jid = self.shared.account.to_string();
         match event {
             Lifecycle::Reset { bound_jid, features } => {
@@ -280,14 +327,23 @@ impl Actor {
                     snapshot.presence.clear();
                 }
                 let online = self.last_login.as_ref().map(|info| login_state(info, &jid, false));
-                self.start_new_session(&features, online);
+                self.live = true;
+                self.chat_states.clear();
+                self.sync.generation += 1;
+                self.sync.catching_up = true;
+                self.sync.checkpoint_follows_live = false;
+                self.start_new_session(&features, online, self.sync.generation);
+                self.resend_outbox().await;
             }
             Lifecycle::Resumed => {
+                self.live = true;
                 if let Some(info) = &self.last_login {
                     self.set_state(login_state(info, &jid, true));
                 }
+                self.resend_outbox().await;
             }
             Lifecycle::Suspended => {
+                self.live = false;
                 let reason = self.last_login.as_ref().and_then(|info| info.stream_error.lock().unwrap().take());
                 match reason {
                     Some(error) if ends_the_session(&error) => {
@@ -304,8 +360,9 @@ impl Actor {
     }
 
     /// After a fresh (not resumed) session: roster (versioned), then presence; then the session
-    /// counts as online (so sending and receiving work from that moment); then server disco.
-    fn start_new_session(&self, features: &StreamFeatures, online: Option<ConnectionState>) {
+    /// counts as online (so sending and receiving work from that moment); then carbons and the
+    /// catch-up with the archive; then server disco.
+    fn start_new_session(&self, features: &StreamFeatures, online: Option<ConnectionState>, generation: u64) {
         let versioning = features.others.iter().any(|f| f.is("ver", "urn:xmpp:features:rosterver"));
         let session = super::Session { shared: self.shared.clone() };
         tokio::spawn(async move {
@@ -318,6 +375,10 @@ impl Actor {
                 session.shared.snapshot.lock().unwrap().connection = Some(state.clone());
                 let _ = session.shared.events.send(Event::ConnectionChanged { state });
             }
+            if let Err(error) = session.iq(None, true, xmpp_parsers::carbons::Enable.into()).await {
+                tracing::info!(%error, "carbons not enabled");
+            }
+            super::sync::catch_up(&session, generation).await;
             let domain = session.account().domain().to_string();
             if let Ok(info) = session.disco_info(&domain).await {
                 session.shared.snapshot.lock().unwrap().server_features = info.features;
@@ -330,41 +391,218 @@ impl Actor {
             return;
         }
         let mut batch = Batch::default();
-        let mut accepted = Vec::new();
-        let own = self.shared.account.clone();
+        let mut received = Vec::new();
         let now = now_millis();
         for stanza in stanzas {
             match stanza {
                 Stanza::Iq(iq) => self.on_iq(iq, &mut batch).await,
                 Stanza::Message(message) if message.type_ == MessageType::Error => self.on_message_error(&message, &mut batch),
-                Stanza::Message(message) => match pipeline::accept_chat_message(&message, &Context { own: &own, now }) {
-                    Ok(message) => accepted.push(message.message),
-                    Err(Rejection::Empty) => {}
-                    Err(rejection) => tracing::warn!(%rejection, "message rejected"),
-                },
+                Stanza::Message(message) => self.on_message(message, now, &mut received, &mut batch),
                 Stanza::Presence(presence) => self.on_presence(&presence, &mut batch),
             }
         }
-        if !accepted.is_empty() {
-            match self.store_messages(accepted).await {
-                Ok(outcomes) => {
-                    for outcome in outcomes {
-                        if let InsertOutcome::Inserted(message) = outcome {
-                            batch.conversations.insert(message.conversation.clone(), ());
-                            batch.messages.push(message);
-                        }
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, "storing received messages failed");
-                    batch.other.push(Event::Error { error });
-                }
-            }
+        if self.sync.catching_up {
+            // Archived messages come again with the catch-up; storing them after it keeps the
+            // server's order.
+            let (held, now): (Vec<_>, Vec<_>) = received.into_iter().partition(|r: &Received| r.message.stanza_id.is_some());
+            self.sync.held.extend(held);
+            received = now;
         }
+        self.store_received(received, &mut batch).await;
+        self.announce(batch);
+    }
+
+    pub(super) fn announce(&mut self, batch: Batch) {
         if !batch.is_empty() {
             self.pending.merge(batch);
             self.schedule_flush();
         }
+    }
+
+    /// Stores live messages, then answers their receipt requests (only what is stored is
+    /// acknowledged) and moves the archive checkpoint.
+    pub(super) async fn store_received(&mut self, received: Vec<Received>, batch: &mut Batch) {
+        if received.is_empty() {
+            return;
+        }
+        let messages = received.iter().map(|r| r.message.clone()).collect();
+        match self.store_messages(messages).await {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    if let InsertOutcome::Inserted(message) = outcome {
+                        batch.conversations.insert(message.conversation.clone(), ());
+                        batch.messages.push(message);
+                    }
+                }
+                self.answer_deliveries(&received).await;
+                if self.sync.checkpoint_follows_live {
+                    if let Some(id) = received.iter().rev().find_map(|r| r.message.stanza_id.as_deref()) {
+                        super::sync::save_checkpoint(&self.shared.store, id);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "storing received messages failed");
+                batch.other.push(Event::Error { error });
+            }
+        }
+    }
+
+    /// XEP-0184 receipts and XEP-0333 `received` markers for what reached us directly.
+    async fn answer_deliveries(&mut self, received: &[Received]) {
+        if !self.live {
+            return;
+        }
+        for r in received.iter().filter(|r| r.direct && r.message.direction == Direction::Incoming) {
+            let Some(reference) = r.message.remote_id.as_deref() else { continue };
+            let contact = r.from.to_bare();
+            if !super::roster::may_see_presence(&self.shared.snapshot.lock().unwrap().roster, &contact) {
+                continue;
+            }
+            if let Some(answer) = receipts::delivery_answer(r.from.clone(), reference, r.wants_receipt, r.message.markable) {
+                self.send(answer.into()).await;
+            }
+        }
+    }
+
+    fn on_message(&mut self, message: XmppMessage, now: i64, received: &mut Vec<Received>, batch: &mut Batch) {
+        let own = self.shared.account.clone();
+        if let Some(result) = mam::result(&message, &own) {
+            return self.on_archive_result(result, now, batch);
+        }
+        if let Some(copy) = carbons::unwrap(&message, &own) {
+            return self.on_carbon(copy, now, received, batch);
+        }
+        let Some(from) = message.from.clone() else {
+            return tracing::warn!(rejection = %Rejection::NoSender { kind: "message" }, "message rejected");
+        };
+        if from.to_bare() != own {
+            if let Some(state) = chat_states::parse(&message) {
+                batch.other.push(Event::ChatStateChanged { conversation: from.to_bare().to_string(), state });
+            }
+            if let Some(ack) = receipts::acknowledgement(&message) {
+                self.acknowledge(&from.to_bare(), &ack, batch);
+            }
+        }
+        match pipeline::accept_chat_message(&message, &Context { own: &own, now }) {
+            Ok(accepted) => received.push(Received { message: accepted.message, from, wants_receipt: receipts::wants_receipt(&message), direct: true }),
+            Err(Rejection::Empty) => {}
+            Err(rejection) => tracing::warn!(%rejection, "message rejected"),
+        }
+    }
+
+    /// A contact's receipt or marker for our message.
+    fn acknowledge(&self, contact: &xmpp_parsers::jid::BareJid, ack: &receipts::Acknowledgement, batch: &mut Batch) {
+        match self.shared.store.acknowledge(contact.as_str(), &ack.reference, ack.state) {
+            Ok(changed) => {
+                for message in changed {
+                    batch.other.push(Event::MessageUpdated { id: message.id, conversation: message.conversation, state: message.state });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "acknowledgement not stored"),
+        }
+    }
+
+    fn on_carbon(&mut self, copy: Result<carbons::CarbonCopy, Rejection>, now: i64, received: &mut Vec<Received>, batch: &mut Batch) {
+        let copy = match copy {
+            Ok(copy) => copy,
+            Err(rejection) => return tracing::warn!(%rejection, "carbon copy rejected"),
+        };
+        let timestamp = copy.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now)).unwrap_or(now);
+        let inner = &copy.message;
+        if let (Some(ack), Some(from)) = (receipts::acknowledgement(inner), inner.from.as_ref()) {
+            if copy.sent {
+                // Our other device told the contact it read the conversation: so did we.
+                if ack.state == DeliveryState::Read {
+                    if let Some(to) = inner.to.as_ref() {
+                        self.read_elsewhere(&to.to_bare().to_string(), batch);
+                    }
+                }
+            } else if from.to_bare() != self.shared.account {
+                self.acknowledge(&from.to_bare(), &ack, batch);
+            }
+        }
+        match pipeline::accept_forwarded(inner, &self.shared.account, timestamp, None) {
+            Ok(accepted) => {
+                let from = inner.from.clone().expect("accepted messages have a sender");
+                received.push(Received { message: accepted.message, from, wants_receipt: false, direct: false });
+            }
+            Err(Rejection::Empty) => {}
+            Err(rejection) => tracing::warn!(%rejection, "carbon copy rejected"),
+        }
+    }
+
+    fn read_elsewhere(&self, conversation: &str, batch: &mut Batch) {
+        if let Ok(changed) = self.shared.store.mark_read(conversation) {
+            if changed > 0 {
+                batch.conversations.insert(conversation.to_owned(), ());
+            }
+        }
+    }
+
+    fn on_archive_result(&mut self, result: Result<mam::ArchivedMessage, Rejection>, now: i64, batch: &mut Batch) {
+        let archived = match result {
+            Ok(archived) => archived,
+            Err(rejection) => return tracing::warn!(%rejection, "archive result rejected"),
+        };
+        let Some(collected) = self.archive_queries.get_mut(&archived.query_id) else {
+            let rejection = Rejection::UnsolicitedArchiveResult { query_id: archived.query_id };
+            return tracing::warn!(%rejection, "archive result rejected");
+        };
+        let timestamp = archived.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now)).unwrap_or(now);
+        match pipeline::accept_forwarded(&archived.message, &self.shared.account, timestamp, Some(archived.archive_id)) {
+            Ok(accepted) => collected.push(accepted.message),
+            Err(Rejection::Empty) => {
+                let from = archived.message.from.as_ref().map(|f| f.to_bare());
+                if let (Some(ack), Some(from)) = (receipts::acknowledgement(&archived.message), from) {
+                    if from != self.shared.account {
+                        self.acknowledge(&from, &ack, batch);
+                    }
+                }
+            }
+            Err(rejection) => tracing::warn!(%rejection, "archived message rejected"),
+        }
+    }
+
+    async fn query_archive(&mut self, request: mam::PageRequest, reply: oneshot::Sender<crate::Result<super::ArchivePage>>) {
+        if self.stream.is_none() {
+            let _ = reply.send(Err(EngineError::NotConnected));
+            return;
+        }
+        let query_id = uuid::Uuid::new_v4().simple().to_string();
+        self.archive_queries.insert(query_id.clone(), Vec::new());
+        let (answered, answer) = oneshot::channel();
+        self.send_iq(None, true, mam::query(&query_id, &request), answered).await;
+        let commands = self.shared.commands.clone();
+        tokio::spawn(async move {
+            let answer = answer.await.unwrap_or(Err(EngineError::NotConnected));
+            let _ = commands.send(Command::ArchiveAnswered { query_id, answer, reply }).await;
+        });
+    }
+
+    async fn on_catch_up_done(&mut self, generation: u64, received: u32) {
+        if generation != self.sync.generation {
+            return;
+        }
+        self.sync.catching_up = false;
+        self.sync.checkpoint_follows_live = true;
+        let held = std::mem::take(&mut self.sync.held);
+        let mut batch = Batch::default();
+        self.store_received(held, &mut batch).await;
+        self.announce(batch);
+        self.flush();
+        self.shared.snapshot.lock().unwrap().syncing = false;
+        self.emit(Event::SyncFinished { received });
+    }
+
+    async fn send_chat_state(&mut self, to: xmpp_parsers::jid::BareJid, state: ChatState) {
+        let allowed = super::roster::may_see_presence(&self.shared.snapshot.lock().unwrap().roster, &to);
+        if !self.live || !allowed || self.chat_states.get(&to) == Some(&state) {
+            return;
+        }
+        let notification = chat_states::notification(&to, state);
+        self.chat_states.insert(to, state);
+        self.send(notification.into()).await;
     }
 
     fn schedule_flush(&mut self) {
@@ -396,7 +634,7 @@ impl Actor {
         if original.direction != Direction::Outgoing {
             return;
         }
-        if let Ok(Some(_)) = self.shared.store.set_state(original.id, DeliveryState::Failed) {
+        if let Ok(Some(_)) = self.shared.store.advance_state(original.id, DeliveryState::Failed) {
             batch.other.push(Event::MessageUpdated { id: original.id, conversation, state: DeliveryState::Failed });
         }
     }

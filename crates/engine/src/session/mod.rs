@@ -3,9 +3,11 @@
 
 mod actor;
 mod iq;
+mod outbox;
 mod presence;
 mod reconnect;
 mod roster;
+mod sync;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -24,9 +26,10 @@ use crate::connection::{self, LoginInfo};
 use crate::error::{EngineError, Result};
 use crate::events::{ConnectionState, Event};
 use crate::store::Store;
+use crate::pipeline::mam::PageRequest;
 use crate::types::{
-    ContactPresence, Conversation, Message, MessageId, OwnPresence, ResourcePresence, RosterItem, SearchHit,
-    Subscription,
+    ChatState, ContactPresence, Conversation, Message, MessageId, NewMessage, OwnPresence, ResourcePresence, RosterItem,
+    SearchHit, Subscription,
 };
 
 pub use iq::IQ_TIMEOUT;
@@ -57,6 +60,7 @@ struct Snapshot {
     server_features: BTreeSet<String>,
     stream_management: bool,
     bound_jid: Option<String>,
+    syncing: bool,
 }
 
 struct Shared {
@@ -65,12 +69,31 @@ struct Shared {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     snapshot: Mutex<Snapshot>,
+    /// Wakes a reconnect attempt that is waiting out its backoff.
+    retry_now: Arc<tokio::sync::Notify>,
+    /// Privacy: whether `mark_read` tells the contact (XEP-0333 displayed marker).
+    send_read_markers: std::sync::atomic::AtomicBool,
+}
+
+/// One page of the server's archive (XEP-0313), verified and ready to store.
+pub(crate) struct ArchivePage {
+    pub messages: Vec<NewMessage>,
+    pub end: crate::pipeline::mam::PageEnd,
 }
 
 enum Command {
     Iq { to: Option<Jid>, set: bool, payload: Element, reply: oneshot::Sender<iq::IqReply> },
     SendMessage { to: BareJid, body: String, reply: oneshot::Sender<Result<Message>> },
+    /// Puts a stored pending message (again) on the wire.
+    Transmit { id: MessageId },
+    DeleteUnsent { id: MessageId, reply: oneshot::Sender<Result<Message>> },
+    SetChatState { to: BareJid, state: ChatState },
+    /// A stanza that is only worth sending while connected (markers, receipts).
+    SendNow { stanza: Box<tokio_xmpp::Stanza> },
     SendPresence { stanza: xmpp_parsers::presence::Presence },
+    ArchivePage { request: PageRequest, reply: oneshot::Sender<Result<ArchivePage>> },
+    ArchiveAnswered { query_id: String, answer: iq::IqReply, reply: oneshot::Sender<Result<ArchivePage>> },
+    CatchUpDone { generation: u64, received: u32 },
     Disconnect { done: oneshot::Sender<()> },
 }
 
@@ -116,9 +139,18 @@ impl Session {
             connection: Some(ConnectionState::Connecting),
             ..Snapshot::default()
         };
-        let shared = Arc::new(Shared { account: jid, store, commands: commands_tx, events, snapshot: Mutex::new(snapshot) });
+        let retry_now = Arc::new(tokio::sync::Notify::new());
+        let shared = Arc::new(Shared {
+            account: jid,
+            store,
+            commands: commands_tx,
+            events,
+            snapshot: Mutex::new(snapshot),
+            retry_now: retry_now.clone(),
+            send_read_markers: std::sync::atomic::AtomicBool::new(true),
+        });
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-        let stream = reconnect::stanza_stream(account, password, identity, first, reports_tx);
+        let stream = reconnect::stanza_stream(account, password, identity, first, reports_tx, retry_now);
         tokio::spawn(actor::Actor::new(shared.clone(), stream, commands_rx, reports_rx).run());
         Ok(Session { shared })
     }
@@ -197,9 +229,35 @@ impl Session {
 
     // ---- history (read from the store off the async threads) ----
 
+    /// A page of history, newest first (see `Store::history`). When the local store runs out,
+    /// older messages are fetched from the server's archive first (while online).
     pub async fn history(&self, conversation: &str, before: Option<MessageId>, limit: u32) -> Result<Vec<Message>> {
-        let jid = parse_contact_jid(conversation)?.to_string();
-        self.blocking(move |store| store.history(&jid, before, limit)).await
+        let jid = parse_contact_jid(conversation)?;
+        let key = jid.to_string();
+        let local = self.blocking(move |store| store.history(&key, before, limit)).await?;
+        if local.len() as u32 >= limit.min(crate::store::MAX_PAGE) || !self.is_online() {
+            return Ok(local);
+        }
+        match sync::fetch_older(self, &jid, before, &local, limit).await {
+            Ok(0) => Ok(local),
+            Ok(_) => {
+                let key = jid.to_string();
+                self.blocking(move |store| store.history(&key, before, limit)).await
+            }
+            Err(error) => {
+                tracing::info!(%error, "older history not fetched from the archive");
+                Ok(local)
+            }
+        }
+    }
+
+    fn is_online(&self) -> bool {
+        matches!(self.connection_state(), ConnectionState::Online { .. })
+    }
+
+    /// Whether the session is catching up with the server's archive.
+    pub fn is_syncing(&self) -> bool {
+        self.shared.snapshot.lock().unwrap().syncing
     }
 
     pub async fn search(&self, query: &str, conversation: Option<&str>, limit: u32) -> Result<Vec<SearchHit>> {
@@ -214,14 +272,45 @@ impl Session {
 
     /// Marks a conversation read and tells subscribers its new unread count.
     pub async fn mark_read(&self, conversation: &str) -> Result<u32> {
-        let jid = parse_contact_jid(conversation)?.to_string();
+        let contact = parse_contact_jid(conversation)?;
+        let jid = contact.to_string();
         let (changed, row) = self
             .blocking(move |store| Ok((store.mark_read(&jid)?, store.conversation(&jid)?)))
             .await?;
         if let Some(row) = row.filter(|_| changed > 0) {
             let _ = self.shared.events.send(Event::ConversationsChanged { conversations: vec![row] });
         }
+        if changed > 0 {
+            self.send_displayed_marker(&contact).await;
+        }
         Ok(changed)
+    }
+
+    /// XEP-0333: tells the contact we read up to their newest message, if they asked to know
+    /// and the user allows it.
+    async fn send_displayed_marker(&self, contact: &BareJid) {
+        if !self.send_read_markers() || !self.may_see_our_activity(contact) {
+            return;
+        }
+        let key = contact.to_string();
+        let Ok(Some(reference)) = self.blocking(move |store| store.newest_markable(&key)).await else { return };
+        let marker = crate::pipeline::receipts::displayed(Jid::from(contact.clone()), &reference);
+        let _ = self.command(Command::SendNow { stanza: Box::new(marker.into()) }).await;
+    }
+
+    /// Receipts and markers reveal that we are online: only contacts who may see our presence
+    /// anyway get them.
+    fn may_see_our_activity(&self, contact: &BareJid) -> bool {
+        roster::may_see_presence(&self.shared.snapshot.lock().unwrap().roster, contact)
+    }
+
+    /// Privacy setting: send XEP-0333 displayed markers when we read a conversation (default on).
+    pub fn set_send_read_markers(&self, on: bool) {
+        self.shared.send_read_markers.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn send_read_markers(&self) -> bool {
+        self.shared.send_read_markers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn blocking<T: Send + 'static>(
@@ -238,8 +327,8 @@ impl Session {
         self.shared.commands.send(command).await.map_err(|_| EngineError::NotConnected)
     }
 
-    /// Stores the message (pending) and sends it. A `MessageUpdated` event reports when the
-    /// server has it (`sent`) or when it failed.
+    /// Stores the message (pending, in the outbox) and sends it, now or once connected. A
+    /// `MessageUpdated` event reports when the server has it (`sent`) or when it failed.
     pub async fn send_message(&self, to: &str, body: &str) -> Result<Message> {
         let to = parse_contact_jid(to)?;
         if body.trim().is_empty() {
@@ -251,6 +340,52 @@ impl Session {
         let (reply, answer) = oneshot::channel();
         self.command(Command::SendMessage { to, body: body.to_owned(), reply }).await?;
         answer.await.map_err(|_| EngineError::NotConnected)?
+    }
+
+    /// Sends a failed message again.
+    pub async fn retry_message(&self, id: MessageId) -> Result<Message> {
+        let message = self
+            .blocking(move |store| store.advance_state(id, crate::types::DeliveryState::Pending))
+            .await?
+            .ok_or_else(|| EngineError::invalid("message", "only a message that failed to send can be retried"))?;
+        let _ = self.shared.events.send(Event::MessageUpdated { id, conversation: message.conversation.clone(), state: message.state });
+        self.command(Command::Transmit { id }).await?;
+        Ok(message)
+    }
+
+    /// Deletes our own message that failed (or is still waiting and not yet on the wire).
+    pub async fn delete_message(&self, id: MessageId) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::DeleteUnsent { id, reply }).await?;
+        let message = answer.await.map_err(|_| EngineError::NotConnected)??;
+        let _ = self.shared.events.send(Event::MessageDeleted { id, conversation: message.conversation.clone() });
+        if let Ok(Some(row)) = self.shared.store.conversation(&message.conversation) {
+            let _ = self.shared.events.send(Event::ConversationsChanged { conversations: vec![row] });
+        }
+        Ok(())
+    }
+
+    /// XEP-0085: tells the contact what we are doing in the conversation. Only changes are
+    /// sent, and nothing while offline, so calling this on every keystroke is fine.
+    pub async fn set_chat_state(&self, to: &str, state: ChatState) -> Result<()> {
+        let to = parse_contact_jid(to)?;
+        self.command(Command::SetChatState { to, state }).await
+    }
+
+    /// Skips the rest of the backoff wait of a reconnecting session.
+    pub fn reconnect_now(&self) {
+        self.shared.retry_now.notify_waiters();
+    }
+
+    /// One page of our archive (XEP-0313).
+    pub(crate) async fn archive_page(&self, request: PageRequest) -> Result<ArchivePage> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::ArchivePage { request, reply }).await?;
+        match tokio::time::timeout(IQ_TIMEOUT + Duration::from_secs(1), answer).await {
+            Err(_) => Err(EngineError::Timeout { stage: "waiting for the archive".into() }),
+            Ok(Err(_)) => Err(EngineError::NotConnected),
+            Ok(Ok(page)) => page,
+        }
     }
 
     /// Sends an IQ and waits for the matching answer (or times out).

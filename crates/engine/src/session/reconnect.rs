@@ -43,6 +43,7 @@ pub fn stanza_stream(
     identity: FullJid,
     first: Option<(Connection, LoginInfo)>,
     reports: mpsc::UnboundedSender<LoginReport>,
+    retry_now: std::sync::Arc<tokio::sync::Notify>,
 ) -> StanzaStream {
     let mut first = first;
     let mut last_login = std::time::Instant::now();
@@ -58,7 +59,8 @@ pub fn stanza_stream(
         quick_drops = if last_login.elapsed() < STABLE_SESSION { quick_drops + 1 } else { 0 };
         last_login = std::time::Instant::now();
         let pause = (quick_drops > 1).then(|| backoff(quick_drops - 1));
-        let (account, password, identity, reports) = (account.clone(), password.clone(), identity.clone(), reports.clone());
+        let (account, password, identity, reports, retry_now) =
+            (account.clone(), password.clone(), identity.clone(), reports.clone(), retry_now.clone());
         tokio::spawn(async move {
             if let Some(pause) = pause {
                 tokio::time::sleep(pause).await;
@@ -81,6 +83,7 @@ pub fn stanza_stream(
                         let _ = reports.send(LoginReport::Retrying { attempt, delay, error });
                         tokio::select! {
                             _ = tokio::time::sleep(delay) => {}
+                            _ = retry_now.notified() => {}
                             _ = slot.closed() => return,
                         }
                     }

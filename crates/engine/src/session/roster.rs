@@ -50,3 +50,9 @@ pub fn apply_push(shared: &Shared, roster: Roster, batch: &mut Batch) {
         batch.roster_changed.insert(item.jid.clone(), item);
     }
 }
+
+/// Whether the contact is allowed to see our presence (subscription `from` or `both`), the test
+/// for sending them receipts and markers, which reveal as much.
+pub fn may_see_presence(roster: &std::collections::BTreeMap<String, crate::types::RosterItem>, contact: &xmpp_parsers::jid::BareJid) -> bool {
+    roster.get(contact.as_str()).is_some_and(|item| matches!(item.subscription, Subscription::From | Subscription::Both))
+}

@@ -26,6 +26,16 @@ impl Store {
     /// stanza-id the stored copy lacks, the stored copy gets it. Empty ids count as absent.
     /// Outgoing messages are stored as read; incoming ones raise the conversation's unread count.
     pub fn insert_messages(&self, msgs: &[NewMessage]) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.insert_batch(msgs, Arrival::New)
+    }
+
+    /// Stores older messages fetched from the server's archive (scrolling back, first sign-in):
+    /// as read, at their own timestamps, without moving the conversation's last message back.
+    pub fn insert_history(&self, msgs: &[NewMessage]) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.insert_batch(msgs, Arrival::History)
+    }
+
+    fn insert_batch(&self, msgs: &[NewMessage], arrival: Arrival) -> Result<Vec<InsertOutcome>, StoreError> {
         if msgs.is_empty() {
             return Ok(Vec::new());
         }
@@ -34,7 +44,7 @@ impl Store {
         let mut outcomes = Vec::with_capacity(msgs.len());
         let mut deltas: HashMap<&str, ConversationDelta> = HashMap::new();
         for new in msgs {
-            let outcome = insert_one(&tx, new)?;
+            let outcome = insert_one(&tx, new, arrival)?;
             if let InsertOutcome::Inserted(message) = &outcome {
                 deltas
                     .entry(new.conversation.as_str())
@@ -100,22 +110,6 @@ impl Store {
         Ok(select_message(&conn, id)?)
     }
 
-    /// Records how far our message has come; returns the updated message, `None` if unknown.
-    pub fn set_state(
-        &self,
-        id: MessageId,
-        state: DeliveryState,
-    ) -> Result<Option<Message>, StoreError> {
-        let conn = self.writer();
-        let changed = conn
-            .prepare_cached("UPDATE messages SET state = ?2 WHERE id = ?1")?
-            .execute(params![id, state.as_str()])?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        Ok(select_message(&conn, id)?)
-    }
-
     /// The newest message in `conversation` with this origin-id (from any sender).
     pub fn find_by_origin_id(
         &self,
@@ -135,18 +129,39 @@ impl Store {
     }
 }
 
+/// How a batch of messages reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Live, from catch-up, or sent by us: newer than what the conversation holds.
+    New,
+    /// Older history from the archive.
+    History,
+}
+
+/// A new message stamped at most this much before the conversation's newest one is placed right
+/// after it. Servers stamp archived and delayed messages to the second (Prosody) or with their
+/// own clock, so a message that arrived after another may carry a slightly older stamp; the
+/// arrival order (the server's order) is the true one at that scale. Anything older keeps its
+/// own time, like a message that waited on the server while we were offline.
+const ARRIVAL_ORDER_WINDOW_MS: Millis = 2000;
+
 /// Inserts one message or finds the stored copy it duplicates.
-fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, StoreError> {
+fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Result<InsertOutcome, StoreError> {
     let origin_id = non_empty(new.origin_id.as_deref());
     let stanza_id = non_empty(new.stanza_id.as_deref());
+    let remote_id = non_empty(new.remote_id.as_deref());
     let sender_bare = bare_jid(&new.sender);
     let conversation_key = local_part(&new.conversation);
-    let read = new.direction == Direction::Outgoing;
+    let read = new.direction == Direction::Outgoing || arrival == Arrival::History;
+    let timestamp = match arrival {
+        Arrival::New => in_arrival_order(tx, &new.conversation, new.timestamp)?,
+        Arrival::History => new.timestamp,
+    };
     let changed = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO messages (conversation, direction, sender, sender_bare, body, \
-             timestamp, origin_id, stanza_id, state, read, conversation_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             timestamp, origin_id, stanza_id, state, read, conversation_key, remote_id, markable) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
             new.conversation,
@@ -154,12 +169,14 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
             new.sender,
             sender_bare,
             new.body,
-            new.timestamp,
+            timestamp,
             origin_id,
             stanza_id,
             new.state.as_str(),
             read,
             conversation_key,
+            remote_id,
+            new.markable,
         ])?;
     if changed == 1 {
         let id = tx.last_insert_rowid();
@@ -170,7 +187,7 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
             direction: new.direction,
             sender: new.sender.clone(),
             body: new.body.clone(),
-            timestamp: new.timestamp,
+            timestamp,
             origin_id: origin_id.map(str::to_owned),
             stanza_id: stanza_id.map(str::to_owned),
             state: new.state,
@@ -197,6 +214,17 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage) -> Result<InsertOutcome, S
     Err(StoreError::NotFound(format!(
         "message ignored as a duplicate in {conversation} but no stored copy matches"
     )))
+}
+
+/// See [`ARRIVAL_ORDER_WINDOW_MS`].
+fn in_arrival_order(tx: &Transaction<'_>, conversation: &str, timestamp: Millis) -> rusqlite::Result<Millis> {
+    let newest: Option<Millis> = tx
+        .prepare_cached("SELECT max(timestamp) FROM messages WHERE conversation = ?1")?
+        .query_row([conversation], |row| row.get(0))?;
+    Ok(match newest {
+        Some(newest) if timestamp < newest && newest - timestamp <= ARRIVAL_ORDER_WINDOW_MS => newest,
+        _ => timestamp,
+    })
 }
 
 /// Adds a new row to the full-text index, with the same values the row holds.
@@ -560,10 +588,10 @@ mod tests {
     fn history_orders_by_timestamp_not_insertion() {
         let store = Store::open_in_memory().unwrap();
         store
-            .insert_messages(&[incoming(ALICE, "new", 300), incoming(ALICE, "old", 100)])
+            .insert_messages(&[incoming(ALICE, "new", 300_000), incoming(ALICE, "old", 100_000)])
             .unwrap();
         store
-            .insert_messages(&[incoming(ALICE, "middle (late from archive)", 200)])
+            .insert_history(&[incoming(ALICE, "middle (late from archive)", 200_000)])
             .unwrap();
         let bodies: Vec<_> = store
             .history(ALICE, None, 10)
@@ -636,11 +664,11 @@ mod tests {
     }
 
     #[test]
-    fn set_state_updates_and_returns_the_message() {
+    fn advance_state_updates_and_returns_the_message() {
         let store = Store::open_in_memory().unwrap();
         let id = inserted(&store.insert_messages(&[outgoing(ALICE, "hi", 1)]).unwrap()[0]).id;
         let updated = store
-            .set_state(id, DeliveryState::Delivered)
+            .advance_state(id, DeliveryState::Delivered)
             .unwrap()
             .unwrap();
         assert_eq!(updated.state, DeliveryState::Delivered);
@@ -649,9 +677,23 @@ mod tests {
             DeliveryState::Delivered
         );
         assert_eq!(
-            store.set_state(id + 100, DeliveryState::Sent).unwrap(),
+            store.advance_state(id + 100, DeliveryState::Sent).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_new_message_stamped_just_before_the_newest_keeps_its_arrival_order() {
+        let store = Store::open_in_memory().unwrap();
+        // Live at .800, then a message the server stamped to the second (.000) that came after.
+        store.insert_messages(&[incoming(ALICE, "first", 1_767_225_600_800)]).unwrap();
+        let late = inserted(&store.insert_messages(&[incoming(ALICE, "second", 1_767_225_600_000)]).unwrap()[0]).clone();
+        assert_eq!(late.timestamp, 1_767_225_600_800);
+        // Much older: a message that waited on the server while we were offline keeps its time.
+        let offline = inserted(&store.insert_messages(&[incoming(ALICE, "from yesterday", 1_767_139_200_000)]).unwrap()[0]).clone();
+        assert_eq!(offline.timestamp, 1_767_139_200_000);
+        let bodies: Vec<_> = store.history(ALICE, None, 10).unwrap().into_iter().map(|m| m.body).collect();
+        assert_eq!(bodies, ["second", "first", "from yesterday"]);
     }
 
     #[test]

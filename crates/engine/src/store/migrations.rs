@@ -83,6 +83,12 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: what receipts and chat markers refer to; the outbox (our messages not yet acknowledged).
+    r#"
+    ALTER TABLE messages ADD COLUMN remote_id TEXT;
+    ALTER TABLE messages ADD COLUMN markable INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_outbox ON messages (id) WHERE state = 'pending';
+    "#,
 ];
 
 /// The schema version this code writes.

@@ -13,6 +13,7 @@
 mod checkpoint;
 mod conversations;
 mod messages;
+mod outbox;
 mod migrations;
 mod roster;
 mod search;
@@ -265,6 +266,8 @@ pub(crate) mod test_util {
             origin_id: None,
             stanza_id: None,
             state: DeliveryState::None,
+            remote_id: None,
+            markable: false,
         }
     }
 

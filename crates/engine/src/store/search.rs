@@ -646,7 +646,7 @@ mod tests {
         let store = sample_store();
         let id = store.search("street", None, 1).unwrap()[0].message.id;
         store
-            .set_state(id, crate::types::DeliveryState::Read)
+            .advance_state(id, crate::types::DeliveryState::Read)
             .unwrap();
         store.mark_read(ALICE).unwrap();
         let hits = store.search("street", None, 10).unwrap();

@@ -10,7 +10,12 @@ use xmpp_parsers::ns;
 use xmpp_parsers::presence::{Presence, Show, Type as PresenceType};
 use xmpp_parsers::roster::Roster;
 
-use crate::types::{Availability, Direction, Millis, NewMessage, ResourcePresence, RosterItem};
+use crate::types::{Availability, DeliveryState, Direction, Millis, NewMessage, ResourcePresence, RosterItem};
+
+pub mod carbons;
+pub mod chat_states;
+pub mod mam;
+pub mod receipts;
 
 /// Stanzas processed (and stored in one transaction) together at most. Batches grow with the
 /// load: what arrived while the previous batch was being stored (see `QUEUE_DEPTH`).
@@ -38,6 +43,12 @@ pub enum Rejection {
     BodyTooLarge { bytes: usize },
     #[error("nothing to store")]
     Empty,
+    #[error("carbon copy from {from}, which is not our account")]
+    ForeignCarbon { from: String },
+    #[error("archive result from {from}, which is not our account")]
+    ForeignArchiveResult { from: String },
+    #[error("archive result for a query we did not send ({query_id})")]
+    UnsolicitedArchiveResult { query_id: String },
 }
 
 /// Who we are on this stream.
@@ -94,10 +105,62 @@ pub fn roster_item(item: &xmpp_parsers::roster::Item) -> RosterItem {
 /// Accepts a 1:1 message with a body. Typing notifications and other body-less messages return
 /// `Rejection::Empty`, which callers treat as "not for the history".
 pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accepted, Rejection> {
+    let from = message.from.as_ref().ok_or(Rejection::NoSender { kind: "message" })?;
+    let body = chat_body(message)?;
+    // A message from another resource of ours without carbons wrapping is a note to self.
+    let stanza_id = addressed_to_bare(message, ctx.own).then(|| trusted_stanza_id(&message.payloads, ctx.own)).flatten();
+    Ok(Accepted {
+        message: NewMessage {
+            conversation: from.to_bare().to_string(),
+            direction: Direction::Incoming,
+            sender: from.to_string(),
+            body,
+            timestamp: message_timestamp(&message.payloads, ctx.now),
+            origin_id: origin_id(&message.payloads),
+            stanza_id,
+            state: DeliveryState::None,
+            remote_id: remote_id(message),
+            markable: receipts::is_markable(message),
+        },
+        stanza_attr_id: remote_id(message),
+    })
+}
+
+/// Accepts a message that reached us forwarded by our own server (a carbon copy or an archive
+/// result), with the time and archive id the wrapper vouches for. A message from our own account
+/// (any resource) is ours: outgoing, in the conversation with its recipient.
+pub fn accept_forwarded(message: &XmppMessage, own: &BareJid, timestamp: Millis, stanza_id: Option<String>) -> Result<Accepted, Rejection> {
+    let from = message.from.as_ref().ok_or(Rejection::NoSender { kind: "forwarded message" })?;
+    let body = chat_body(message)?;
+    let ours = from.to_bare() == *own;
+    let conversation = if ours {
+        let to = message.to.as_ref().ok_or(Rejection::Malformed { what: "forwarded message", detail: "no recipient".into() })?;
+        to.to_bare()
+    } else {
+        from.to_bare()
+    };
+    Ok(Accepted {
+        message: NewMessage {
+            conversation: conversation.to_string(),
+            direction: if ours { Direction::Outgoing } else { Direction::Incoming },
+            sender: from.to_string(),
+            body,
+            timestamp,
+            origin_id: origin_id(&message.payloads),
+            stanza_id: stanza_id.filter(|id| valid_id(id)),
+            state: if ours { DeliveryState::Sent } else { DeliveryState::None },
+            remote_id: remote_id(message),
+            markable: !ours && receipts::is_markable(message),
+        },
+        stanza_attr_id: remote_id(message),
+    })
+}
+
+/// The body of a 1:1 chat message worth storing.
+fn chat_body(message: &XmppMessage) -> Result<String, Rejection> {
     if !matches!(message.type_, MessageType::Chat | MessageType::Normal) {
         return Err(Rejection::Empty);
     }
-    let from = message.from.as_ref().ok_or(Rejection::NoSender { kind: "message" })?;
     let body = message.get_best_body(vec!["en", ""]).map(|(_, body)| body.as_str()).unwrap_or("");
     if body.len() > MAX_BODY_BYTES {
         return Err(Rejection::BodyTooLarge { bytes: body.len() });
@@ -105,22 +168,12 @@ pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accep
     if body.trim().is_empty() {
         return Err(Rejection::Empty);
     }
-    let conversation = from.to_bare();
-    // A message from another resource of ours without carbons wrapping is a note to self.
-    let direction = Direction::Incoming;
-    Ok(Accepted {
-        message: NewMessage {
-            conversation: conversation.to_string(),
-            direction,
-            sender: from.to_string(),
-            body: body.to_owned(),
-            timestamp: message_timestamp(&message.payloads, ctx.now),
-            origin_id: origin_id(&message.payloads),
-            stanza_id: addressed_to_bare(message, ctx.own).then(|| trusted_stanza_id(&message.payloads, ctx.own)).flatten(),
-            state: crate::types::DeliveryState::None,
-        },
-        stanza_attr_id: message.id.as_ref().map(|id| id.0.clone()),
-    })
+    Ok(body.to_owned())
+}
+
+/// The stanza's `id` attribute, which receipts and markers refer to.
+pub fn remote_id(message: &XmppMessage) -> Option<String> {
+    message.id.as_ref().map(|id| id.0.clone()).filter(|id| valid_id(id))
 }
 
 /// Servers strip forged stanza-ids (XEP-0359 §3.3) when they archive a message, but Prosody

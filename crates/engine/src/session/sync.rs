@@ -1,0 +1,168 @@
+//! History sync with the server's archive (XEP-0313 + XEP-0059 paging).
+//!
+//! After every new (not resumed) session the session catches up from the newest archive id it
+//! stored (the checkpoint), page by page, oldest first, so what arrived while we were offline, or
+//! was exchanged by another device of ours, lands in the right conversations in server order.
+//! Live messages that arrive meanwhile are held by the actor and stored after the catch-up.
+//! Without a checkpoint (first sign-in on this machine) the newest part of the archive is
+//! fetched as history instead. Scrolling past the local history fetches older pages.
+
+use xmpp_parsers::jid::BareJid;
+
+use super::{ArchivePage, Command, Session};
+use crate::error::{EngineError, Result};
+use crate::events::Event;
+use crate::pipeline::mam::PageRequest;
+use crate::store::{InsertOutcome, Store};
+use crate::types::{Direction, Message, MessageId, NewMessage};
+
+/// Archive id of the newest message we stored with everything before it.
+const CHECKPOINT: &str = "mam.last_id";
+/// Per conversation: the archive has nothing older than what we stored.
+const ARCHIVE_START: &str = "mam.start_reached:";
+/// Messages per archive page (Prosody answers at most 250 by default).
+const PAGE_SIZE: usize = 250;
+/// How much history a first sign-in fetches.
+const FIRST_SIGN_IN_MESSAGES: usize = 1000;
+
+pub fn save_checkpoint(store: &Store, archive_id: &str) {
+    if let Err(error) = store.set_setting(CHECKPOINT, archive_id) {
+        tracing::warn!(%error, "archive checkpoint not saved");
+    }
+}
+
+/// Catches up and tells the actor (which then stores the live messages it held).
+pub async fn catch_up(session: &Session, generation: u64) {
+    session.shared.snapshot.lock().unwrap().syncing = true;
+    let _ = session.shared.events.send(Event::SyncStarted);
+    let checkpoint = session.shared.store.get_setting(CHECKPOINT).ok().flatten();
+    let outcome = match checkpoint {
+        Some(after) => match forward_from(session, after).await {
+            // The checkpoint fell out of the archive (expired): start over from its end.
+            Err(EngineError::ServerError { condition, .. }) if condition == "item-not-found" => first_sync(session).await,
+            other => other,
+        },
+        None => first_sync(session).await,
+    };
+    let received = outcome.unwrap_or_else(|error| {
+        tracing::warn!(%error, "catching up with the archive failed");
+        0
+    });
+    let _ = session.shared.commands.send(Command::CatchUpDone { generation, received }).await;
+}
+
+/// Pages forward from `after` to the end of the archive; returns the new incoming messages.
+async fn forward_from(session: &Session, mut after: String) -> Result<u32> {
+    let mut received = 0;
+    loop {
+        let request = PageRequest { after: Some(after.clone()), max: PAGE_SIZE, ..PageRequest::default() };
+        let page = session.archive_page(request).await?;
+        let complete = page.end.complete;
+        let last = page.end.last.clone();
+        received += store_new(session, page.messages).await?;
+        match last {
+            Some(last) if !complete && last != after => {
+                save_checkpoint(&session.shared.store, &last);
+                after = last;
+            }
+            Some(last) => {
+                save_checkpoint(&session.shared.store, &last);
+                return Ok(received);
+            }
+            None => return Ok(received),
+        }
+    }
+}
+
+/// The newest messages of the archive, stored as already-read history.
+async fn first_sync(session: &Session) -> Result<u32> {
+    let mut before = String::new();
+    let mut fetched = 0;
+    let mut newest = None;
+    while fetched < FIRST_SIGN_IN_MESSAGES {
+        let request = PageRequest { before: Some(before.clone()), max: PAGE_SIZE, ..PageRequest::default() };
+        let page = session.archive_page(request).await?;
+        newest = newest.or(page.end.last.clone());
+        fetched += page.messages.len();
+        store_history(session, page.messages).await?;
+        match page.end.first {
+            Some(first) if !page.end.complete => before = first,
+            _ => break,
+        }
+    }
+    if let Some(newest) = newest {
+        save_checkpoint(&session.shared.store, &newest);
+    }
+    Ok(0)
+}
+
+/// Stores catch-up messages as new ones and announces them; returns how many incoming were new.
+async fn store_new(session: &Session, messages: Vec<NewMessage>) -> Result<u32> {
+    let inserted = insert(session, messages, false).await?;
+    let incoming = inserted.iter().filter(|m| m.direction == Direction::Incoming).count() as u32;
+    announce(session, inserted, true);
+    Ok(incoming)
+}
+
+async fn store_history(session: &Session, messages: Vec<NewMessage>) -> Result<Vec<Message>> {
+    let inserted = insert(session, messages, true).await?;
+    announce(session, inserted.clone(), false);
+    Ok(inserted)
+}
+
+async fn insert(session: &Session, messages: Vec<NewMessage>, history: bool) -> Result<Vec<Message>> {
+    let store = session.shared.store.clone();
+    let outcomes = tokio::task::spawn_blocking(move || if history { store.insert_history(&messages) } else { store.insert_messages(&messages) })
+        .await
+        .expect("store task")?;
+    Ok(outcomes
+        .into_iter()
+        .filter_map(|outcome| match outcome {
+            InsertOutcome::Inserted(message) => Some(message),
+            InsertOutcome::Duplicate(_) => None,
+        })
+        .collect())
+}
+
+/// Catch-up messages are announced as such; history only changes the conversation list.
+fn announce(session: &Session, messages: Vec<Message>, as_messages: bool) {
+    if messages.is_empty() {
+        return;
+    }
+    let mut conversations: Vec<String> = messages.iter().map(|m| m.conversation.clone()).collect();
+    conversations.sort();
+    conversations.dedup();
+    if as_messages {
+        let _ = session.shared.events.send(Event::MessagesReceived { messages, catch_up: true });
+    }
+    let rows: Vec<_> = conversations.iter().filter_map(|jid| session.shared.store.conversation(jid).ok().flatten()).collect();
+    if !rows.is_empty() {
+        let _ = session.shared.events.send(Event::ConversationsChanged { conversations: rows });
+    }
+}
+
+/// Fetches the archive page just older than what the store holds of this conversation; returns
+/// how many messages were new.
+pub async fn fetch_older(session: &Session, contact: &BareJid, before: Option<MessageId>, local: &[Message], limit: u32) -> Result<usize> {
+    let start_key = format!("{ARCHIVE_START}{contact}");
+    if session.shared.store.get_setting(&start_key)?.is_some() {
+        return Ok(0);
+    }
+    let oldest = match local.last() {
+        Some(oldest) => Some(oldest.clone()),
+        None => before.map(|id| session.shared.store.message(id)).transpose()?.flatten(),
+    };
+    let mut request = PageRequest { with: Some(contact.clone()), max: (limit as usize).clamp(20, PAGE_SIZE), ..PageRequest::default() };
+    match oldest.as_ref().and_then(|m| m.stanza_id.clone()) {
+        Some(archive_id) => request.before = Some(archive_id),
+        None => {
+            request.before = Some(String::new());
+            request.end = oldest.as_ref().map(|m| m.timestamp);
+        }
+    }
+    let page: ArchivePage = session.archive_page(request).await?;
+    if page.end.complete {
+        session.shared.store.set_setting(&start_key, "1")?;
+    }
+    Ok(store_history(session, page.messages).await?.len())
+}

@@ -1,0 +1,2 @@
+//! A Rapport engine process for the chaos suite.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The chaos suite (issue 4). Filled in by the chaos-suite work.

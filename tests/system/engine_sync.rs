@@ -1,0 +1,1 @@
+//! History sync, carbons, receipts, markers, chat states and their spoofing rules (issue 4).
