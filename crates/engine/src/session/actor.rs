@@ -330,7 +330,8 @@ impl Actor {
                 self.live = true;
                 self.chat_states.clear();
                 self.sync.generation += 1;
-                self.sync.catching_up = true;
+                // Without a checkpoint the catch-up only fetches older history: nothing to hold.
+                self.sync.catching_up = super::sync::checkpoint(&self.shared.store).is_some();
                 self.sync.checkpoint_follows_live = false;
                 self.start_new_session(&features, online, self.sync.generation);
                 self.resend_outbox().await;

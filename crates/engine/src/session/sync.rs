@@ -25,6 +25,10 @@ const PAGE_SIZE: usize = 250;
 /// How much history a first sign-in fetches.
 const FIRST_SIGN_IN_MESSAGES: usize = 1000;
 
+pub fn checkpoint(store: &Store) -> Option<String> {
+    store.get_setting(CHECKPOINT).ok().flatten()
+}
+
 pub fn save_checkpoint(store: &Store, archive_id: &str) {
     if let Err(error) = store.set_setting(CHECKPOINT, archive_id) {
         tracing::warn!(%error, "archive checkpoint not saved");
@@ -35,8 +39,7 @@ pub fn save_checkpoint(store: &Store, archive_id: &str) {
 pub async fn catch_up(session: &Session, generation: u64) {
     session.shared.snapshot.lock().unwrap().syncing = true;
     let _ = session.shared.events.send(Event::SyncStarted);
-    let checkpoint = session.shared.store.get_setting(CHECKPOINT).ok().flatten();
-    let outcome = match checkpoint {
+    let outcome = match checkpoint(&session.shared.store) {
         Some(after) => match forward_from(session, after).await {
             // The checkpoint fell out of the archive (expired): start over from its end.
             Err(EngineError::ServerError { condition, .. }) if condition == "item-not-found" => first_sync(session).await,
