@@ -338,6 +338,7 @@ impl Actor {
             }
             Lifecycle::Resumed => {
                 self.live = true;
+                self.shared.session_worked.store(true, std::sync::atomic::Ordering::Relaxed);
                 if let Some(info) = &self.last_login {
                     self.set_state(login_state(info, &jid, true));
                 }
@@ -367,8 +368,9 @@ impl Actor {
         let versioning = features.others.iter().any(|f| f.is("ver", "urn:xmpp:features:rosterver"));
         let session = super::Session { shared: self.shared.clone() };
         tokio::spawn(async move {
-            if let Err(error) = super::roster::fetch(&session, versioning).await {
-                tracing::warn!(%error, "roster fetch failed");
+            match super::roster::fetch(&session, versioning).await {
+                Ok(()) => session.shared.session_worked.store(true, std::sync::atomic::Ordering::Relaxed),
+                Err(error) => tracing::warn!(%error, "roster fetch failed"),
             }
             let (own, status) = session.own_presence();
             let _ = session.set_presence(own, status.as_deref()).await;

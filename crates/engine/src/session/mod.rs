@@ -71,6 +71,8 @@ struct Shared {
     snapshot: Mutex<Snapshot>,
     /// Wakes a reconnect attempt that is waiting out its backoff.
     retry_now: Arc<tokio::sync::Notify>,
+    /// Set when a session got to work (resumed, or fetched its roster); see `reconnect`.
+    session_worked: Arc<std::sync::atomic::AtomicBool>,
     /// Privacy: whether `mark_read` tells the contact (XEP-0333 displayed marker).
     send_read_markers: std::sync::atomic::AtomicBool,
 }
@@ -140,6 +142,7 @@ impl Session {
             ..Snapshot::default()
         };
         let retry_now = Arc::new(tokio::sync::Notify::new());
+        let session_worked = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shared = Arc::new(Shared {
             account: jid,
             store,
@@ -147,10 +150,11 @@ impl Session {
             events,
             snapshot: Mutex::new(snapshot),
             retry_now: retry_now.clone(),
+            session_worked: session_worked.clone(),
             send_read_markers: std::sync::atomic::AtomicBool::new(true),
         });
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-        let stream = reconnect::stanza_stream(account, password, identity, first, reports_tx, retry_now);
+        let stream = reconnect::stanza_stream(account, password, identity, first, reports_tx, retry_now, session_worked);
         tokio::spawn(actor::Actor::new(shared.clone(), stream, commands_rx, reports_rx).run());
         Ok(Session { shared })
     }

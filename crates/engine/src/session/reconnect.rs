@@ -44,6 +44,7 @@ pub fn stanza_stream(
     first: Option<(Connection, LoginInfo)>,
     reports: mpsc::UnboundedSender<LoginReport>,
     retry_now: std::sync::Arc<tokio::sync::Notify>,
+    session_worked: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> StanzaStream {
     let mut first = first;
     let mut last_login = std::time::Instant::now();
@@ -55,15 +56,20 @@ pub fn stanza_stream(
             return;
         }
         // A session that dies right after signing in (server refusing it after login) must not
-        // make us reconnect in a tight loop: back off as for failed attempts.
-        quick_drops = if last_login.elapsed() < STABLE_SESSION { quick_drops + 1 } else { 0 };
+        // make us reconnect in a tight loop: back off as for failed attempts. A session that got
+        // to work (resumed, or fetched its roster) was not refused, however soon it dropped.
+        let worked = session_worked.swap(false, std::sync::atomic::Ordering::Relaxed);
+        quick_drops = if last_login.elapsed() < STABLE_SESSION && !worked { quick_drops + 1 } else { 0 };
         last_login = std::time::Instant::now();
         let pause = (quick_drops > 1).then(|| backoff(quick_drops - 1));
         let (account, password, identity, reports, retry_now) =
             (account.clone(), password.clone(), identity.clone(), reports.clone(), retry_now.clone());
         tokio::spawn(async move {
             if let Some(pause) = pause {
-                tokio::time::sleep(pause).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = retry_now.notified() => {}
+                }
             }
             let mut attempt = 0;
             loop {
