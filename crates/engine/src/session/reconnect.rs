@@ -13,7 +13,12 @@ use crate::config::AccountConfig;
 use crate::connection::{self, LoginInfo};
 use crate::error::EngineError;
 
-const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// Retries come quickly at first (a server restart or a network blip is over in seconds), then
+/// back off: 0.5 s, 1 s, then every 2 s up to the tenth attempt (about 20 s), then doubling to
+/// a minute.
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+const EARLY_DELAY: Duration = Duration::from_secs(2);
+const EARLY_ATTEMPTS: u32 = 10;
 const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A session shorter than this counts as dropped right after sign-in.
 const STABLE_SESSION: Duration = Duration::from_secs(30);
@@ -29,10 +34,14 @@ pub enum LoginReport {
     Fatal(EngineError, oneshot::Sender<Connection>),
 }
 
-/// Delay before retry `attempt` (1-based): 1 s doubling up to a minute, with ±20 % jitter so a
-/// server restart does not bring every client back in the same second.
+/// Delay before retry `attempt` (1-based), with ±20 % jitter so a server restart does not bring
+/// every client back in the same instant.
 pub fn backoff(attempt: u32) -> Duration {
-    let base = FIRST_DELAY.saturating_mul(1u32 << attempt.saturating_sub(1).min(6)).min(MAX_DELAY);
+    let base = if attempt <= EARLY_ATTEMPTS {
+        FIRST_DELAY.saturating_mul(1u32 << attempt.saturating_sub(1).min(2)).min(EARLY_DELAY)
+    } else {
+        EARLY_DELAY.saturating_mul(1u32 << (attempt - EARLY_ATTEMPTS).min(6)).min(MAX_DELAY)
+    };
     let jitter = (uuid::Uuid::new_v4().as_u128() % 400) as f64 / 1000.0 - 0.2;
     base.mul_f64(1.0 + jitter)
 }
@@ -105,11 +114,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_up_to_a_minute_with_jitter() {
+    fn backoff_is_quick_at_first_then_doubles_up_to_a_minute_with_jitter() {
         let close = |d: Duration, secs: f64| (d.as_secs_f64() - secs).abs() <= secs * 0.21;
-        assert!(close(backoff(1), 1.0));
-        assert!(close(backoff(2), 2.0));
-        assert!(close(backoff(4), 8.0));
+        assert!(close(backoff(1), 0.5));
+        assert!(close(backoff(2), 1.0));
+        assert!(close(backoff(3), 2.0));
+        assert!(close(backoff(10), 2.0));
+        assert!(close(backoff(11), 4.0));
+        assert!(close(backoff(13), 16.0));
         assert!(close(backoff(30), 60.0));
         assert!(backoff(u32::MAX) <= Duration::from_secs(73));
     }
