@@ -27,15 +27,16 @@ pub struct Coalescer {
 impl Coalescer {
     pub fn push(&mut self, event: Event) {
         match event {
-            Event::MessagesReceived { messages } => {
-                match self.open_messages.map(|i| &mut self.events[i]) {
-                    Some(Event::MessagesReceived { messages: earlier }) => earlier.extend(messages),
-                    _ => {
-                        self.open_messages = Some(self.events.len());
-                        self.events.push(Event::MessagesReceived { messages });
-                    }
+            // Only messages of the same kind (live or catch-up) share one event.
+            Event::MessagesReceived { messages, catch_up } => match self.open_messages.map(|i| &mut self.events[i]) {
+                Some(Event::MessagesReceived { messages: earlier, catch_up: earlier_catch_up }) if *earlier_catch_up == catch_up => {
+                    earlier.extend(messages)
                 }
-            }
+                _ => {
+                    self.open_messages = Some(self.events.len());
+                    self.events.push(Event::MessagesReceived { messages, catch_up });
+                }
+            },
             Event::ConversationsChanged { conversations } => {
                 for row in conversations {
                     self.conversations.insert(row.jid.clone(), row);
@@ -100,6 +101,7 @@ mod tests {
             let jid = if id % 2 == 0 { "bob@x" } else { "carol@x" };
             c.push(Event::MessagesReceived {
                 messages: vec![message(id, jid)],
+                catch_up: false,
             });
             c.push(Event::ConversationsChanged {
                 conversations: vec![conversation(jid, id as u32)],
@@ -107,7 +109,7 @@ mod tests {
         }
         let events = c.take();
         assert_eq!(events.len(), 2);
-        let Event::MessagesReceived { messages } = &events[0] else {
+        let Event::MessagesReceived { messages, .. } = &events[0] else {
             panic!("{events:?}")
         };
         assert_eq!(
@@ -130,10 +132,12 @@ mod tests {
         let mut c = Coalescer::default();
         c.push(Event::MessagesReceived {
             messages: vec![message(1, "bob@x")],
+            catch_up: false,
         });
         c.push(Event::PresenceChanged { contacts: vec![] });
         c.push(Event::MessagesReceived {
             messages: vec![message(2, "bob@x")],
+            catch_up: false,
         });
         c.push(Event::MessageUpdated {
             id: 2,
@@ -142,12 +146,13 @@ mod tests {
         });
         c.push(Event::MessagesReceived {
             messages: vec![message(3, "bob@x")],
+            catch_up: false,
         });
         let kinds: Vec<String> = c
             .take()
             .iter()
             .map(|e| match e {
-                Event::MessagesReceived { messages } => format!(
+                Event::MessagesReceived { messages, .. } => format!(
                     "received {:?}",
                     messages.iter().map(|m| m.id).collect::<Vec<_>>()
                 ),
@@ -160,5 +165,22 @@ mod tests {
             kinds,
             ["received [1, 2]", "presence", "updated 2", "received [3]"]
         );
+    }
+
+    #[test]
+    fn live_and_catch_up_messages_stay_in_separate_events() {
+        let mut c = Coalescer::default();
+        for (id, catch_up) in [(1, true), (2, true), (3, false), (4, false), (5, true)] {
+            c.push(Event::MessagesReceived { messages: vec![message(id, "bob@x")], catch_up });
+        }
+        let groups: Vec<(bool, Vec<i64>)> = c
+            .take()
+            .into_iter()
+            .map(|e| match e {
+                Event::MessagesReceived { messages, catch_up } => (catch_up, messages.iter().map(|m| m.id).collect()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(groups, [(true, vec![1, 2]), (false, vec![3, 4]), (true, vec![5])]);
     }
 }

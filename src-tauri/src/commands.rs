@@ -4,7 +4,7 @@
 
 use tauri::{AppHandle, State};
 
-use rapport_engine::types::{ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit};
+use rapport_engine::types::{ChatState, ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit};
 
 use crate::dto::{AppError, ErrorKind, SignInRequest, Status};
 use crate::notifications::ViewState;
@@ -84,6 +84,32 @@ pub async fn send_message(state: State<'_, AppState>, to: String, body: String) 
     engine(state.session()?.send_message(&to, &body).await)
 }
 
+/// Sends a message that failed again (it becomes pending).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retry_message(state: State<'_, AppState>, id: i64) -> CommandResult<Message> {
+    engine(state.session()?.retry_message(id).await)
+}
+
+/// Deletes our own message that failed or is still pending.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn delete_message(state: State<'_, AppState>, id: i64) -> CommandResult<()> {
+    engine(state.session()?.delete_message(id).await)
+}
+
+/// Tells the contact what we are doing in the conversation (typing, paused, …); the engine sends
+/// only changes.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_chat_state(app_state: State<'_, AppState>, jid: String, state: ChatState) -> CommandResult<()> {
+    engine(app_state.session()?.set_chat_state(&jid, state).await)
+}
+
+/// Skips the rest of the wait before the next connection attempt.
+#[tauri::command(rename_all = "snake_case")]
+pub fn reconnect_now(state: State<'_, AppState>) -> CommandResult<()> {
+    state.session()?.reconnect_now();
+    Ok(())
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub async fn mark_read(state: State<'_, AppState>, conversation: String) -> CommandResult<u32> {
     engine(state.session()?.mark_read(&conversation).await)
@@ -134,13 +160,15 @@ pub fn get_settings(settings: State<'_, SettingsStore>) -> Settings {
 }
 
 /// Replaces the preferences (not the muted list: see `set_muted`) and applies what takes effect
-/// at once (start at login). Returns what is now saved.
+/// at once (start at login, read receipts). Returns what is now saved.
 #[tauri::command(rename_all = "snake_case")]
-pub fn update_settings(app: AppHandle, store: State<'_, SettingsStore>, settings: Settings) -> CommandResult<Settings> {
+pub fn update_settings(app: AppHandle, state: State<'_, AppState>, store: State<'_, SettingsStore>, settings: Settings) -> CommandResult<Settings> {
     if settings.start_at_login != store.get().start_at_login {
         crate::settings::apply_start_at_login(&app, settings.start_at_login)?;
     }
-    store.update(settings)
+    let saved = store.update(settings)?;
+    state.apply_settings(&saved);
+    Ok(saved)
 }
 
 /// Mutes or unmutes the notifications of one conversation.

@@ -6,6 +6,8 @@
 //! plain text. `notify_messages` gathers the inputs (settings, own presence, focus, open
 //! conversation, roster names) and shows the result on a worker thread, because notify-rust's
 //! D-Bus calls block and waiting for a click lasts as long as the notification does.
+//! Messages fetched from the server's archive after being offline (`catch_up`) are collected in
+//! a `CatchUp` until the sync finishes, then shown as ONE notification (`notify_catch_up`).
 
 use std::sync::Mutex;
 
@@ -96,6 +98,23 @@ pub fn plan<'m>(context: &Context<'_>, is_muted: &dyn Fn(&str) -> bool, messages
     }
 }
 
+/// The catch-up messages that may deserve a notification (incoming, unread), collected from
+/// `SyncStarted` to `SyncFinished`.
+#[derive(Default)]
+pub struct CatchUp {
+    messages: Vec<Message>,
+}
+
+impl CatchUp {
+    pub fn add(&mut self, messages: &[Message]) {
+        self.messages.extend(messages.iter().filter(|m| m.direction == Direction::Incoming && !m.read).cloned());
+    }
+
+    pub fn take(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.messages)
+    }
+}
+
 /// The text of a notification (plain text; see `escape_markup` for servers that parse markup).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Content {
@@ -119,6 +138,19 @@ pub fn content(plan: &Plan<'_>, name_of: &dyn Fn(&str) -> String) -> Content {
             open: None,
         },
     }
+}
+
+/// The text for what arrived while we were offline: one message as usual, several as "N new
+/// messages while you were offline".
+pub fn catch_up_content(plan: &Plan<'_>, name_of: &dyn Fn(&str) -> String) -> Content {
+    let mut text = content(plan, name_of);
+    if let Plan::Summary { count, conversations, last } = plan {
+        text.summary = format!("{count} new messages while you were offline");
+        if let [only] = conversations.as_slice() {
+            text.body = preview(&format!("{}: {}", name_of(only), last.body));
+        }
+    }
+    text
 }
 
 /// One line of at most `PREVIEW_CHARS` characters: control characters and runs of white space
@@ -167,8 +199,17 @@ fn capabilities() -> Vec<String> {
     cached.clone().unwrap_or_default()
 }
 
-/// Called with every batch of received messages.
+/// Called with every batch of live received messages.
 pub fn notify_messages(app: &AppHandle, messages: &[Message]) {
+    notify(app, messages, content);
+}
+
+/// Called when the catch-up after a new session is done, with what it collected.
+pub fn notify_catch_up(app: &AppHandle, messages: Vec<Message>) {
+    notify(app, &messages, catch_up_content);
+}
+
+fn notify(app: &AppHandle, messages: &[Message], describe: fn(&Plan<'_>, &dyn Fn(&str) -> String) -> Content) {
     let settings = app.state::<SettingsStore>();
     let state = app.state::<AppState>();
     let view = app.state::<ViewState>().inner.lock().unwrap().clone();
@@ -185,7 +226,7 @@ pub fn notify_messages(app: &AppHandle, messages: &[Message]) {
     let name_of = |jid: &str| {
         roster.iter().find(|item| item.jid == jid).and_then(|item| item.name.clone()).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| jid.to_string())
     };
-    let content = content(&plan, &name_of);
+    let content = describe(&plan, &name_of);
     let sounds = current.sounds;
     let app = app.clone();
     std::thread::Builder::new()
@@ -324,6 +365,28 @@ mod tests {
         let messages = [incoming(1, "bob@x", "hi")];
         assert_eq!(plan(&Context { do_not_disturb: true, ..AWAY }, NOT_MUTED, &messages), None);
         assert_eq!(plan(&AWAY, NOT_MUTED, &[]), None);
+    }
+
+    #[test]
+    fn a_catch_up_keeps_only_unread_incoming_messages_and_gives_one_summary() {
+        let mut catch_up = CatchUp::default();
+        let mut own = incoming(1, "bob@x", "from my phone");
+        own.direction = Direction::Outgoing;
+        let mut read = incoming(2, "bob@x", "read elsewhere");
+        read.read = true;
+        catch_up.add(&[own, read, incoming(3, "bob@x", "one"), incoming(4, "bob@x", "two")]);
+        let messages = catch_up.take();
+        assert_eq!(messages.iter().map(|m| m.id).collect::<Vec<_>>(), [3, 4]);
+        assert!(catch_up.take().is_empty());
+
+        let text = catch_up_content(&plan(&AWAY, NOT_MUTED, &messages).unwrap(), &|_| "Bob".into());
+        assert_eq!(text, Content { summary: "2 new messages while you were offline".into(), body: "Bob: two".into(), open: Some("bob@x".into()) });
+        let several = [incoming(5, "bob@x", "a"), incoming(6, "carol@x", "b"), incoming(7, "erin@x", "muted")];
+        let text = catch_up_content(&plan(&AWAY, &|jid| jid == "erin@x", &several).unwrap(), &|jid| jid.into());
+        assert_eq!((text.summary.as_str(), text.body.as_str(), text.open), ("2 new messages while you were offline", "bob@x, carol@x", None));
+        let one = [incoming(8, "bob@x", "hi")];
+        assert_eq!(catch_up_content(&plan(&AWAY, NOT_MUTED, &one).unwrap(), &|_| "Bob".into()).summary, "Bob");
+        assert_eq!(plan(&Context { do_not_disturb: true, ..AWAY }, NOT_MUTED, &several), None);
     }
 
     #[test]

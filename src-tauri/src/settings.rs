@@ -43,6 +43,8 @@ pub struct Settings {
     pub close_to_tray: bool,
     /// Start Rapport when the user logs in (XDG autostart entry).
     pub start_at_login: bool,
+    /// Privacy: tell contacts when we have read their messages (XEP-0333 displayed markers).
+    pub send_read_markers: bool,
     /// Bare JIDs of the conversations that never notify. Changed only by `set_muted`.
     pub muted: BTreeSet<String>,
 }
@@ -56,6 +58,7 @@ impl Default for Settings {
             start_minimised: false,
             close_to_tray: true,
             start_at_login: false,
+            send_read_markers: true,
             muted: BTreeSet::new(),
         }
     }

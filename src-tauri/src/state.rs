@@ -12,6 +12,8 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::coalesce::{self, Coalescer};
 use crate::dto::{with_messages, AppError, Phase, SignInRequest, Status};
+use crate::notifications::CatchUp;
+use crate::settings::{Settings, SettingsStore};
 
 /// Channel carrying every engine `Event` (its serde form, errors with their `message`).
 pub const ENGINE_EVENT: &str = "engine-event";
@@ -94,6 +96,13 @@ impl AppState {
         };
         crate::tray::on_status(app, &status);
         let _ = app.emit(SESSION_CHANGED, status);
+    }
+
+    /// Applies the settings the session uses (sending read markers); at sign-in and on change.
+    pub fn apply_settings(&self, settings: &Settings) {
+        if let Some(session) = &self.inner.lock().unwrap().session {
+            session.set_send_read_markers(settings.send_read_markers);
+        }
     }
 
     pub fn set_own_presence(&self, app: &AppHandle, presence: OwnPresence, text: Option<String>) {
@@ -214,6 +223,7 @@ impl AppState {
             inner.forwarder = Some(forwarder);
             inner.untrusted = None;
         }
+        self.apply_settings(&app.state::<SettingsStore>().get());
         self.update(app, |s| {
             s.phase = Phase::SignedIn;
             s.remembered = remembered;
@@ -309,6 +319,7 @@ impl AppState {
 async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Receiver<Event>) {
     let mut last_sent: Option<tokio::time::Instant> = None;
     let mut pending = Coalescer::default();
+    let mut catch_up = CatchUp::default();
     loop {
         let first = match events.recv().await {
             Ok(event) => event,
@@ -352,7 +363,7 @@ async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Rece
             break;
         }
         for event in pending.take() {
-            deliver(&app, &event);
+            deliver(&app, &event, &mut catch_up);
         }
         last_sent = Some(tokio::time::Instant::now());
         if let Some(missed) = lagged {
@@ -364,16 +375,18 @@ async fn forward_events(app: AppHandle, mut events: tokio::sync::broadcast::Rece
     }
 }
 
-fn deliver(app: &AppHandle, event: &Event) {
+fn deliver(app: &AppHandle, event: &Event, catch_up: &mut CatchUp) {
     match event {
         Event::ConnectionChanged { state } => {
             let state = state.clone();
             app.state::<AppState>()
                 .update(app, |s| s.connection = Some(state));
         }
-        Event::MessagesReceived { messages } => {
-            crate::notifications::notify_messages(app, messages)
-        }
+        Event::MessagesReceived { messages, catch_up: false } => crate::notifications::notify_messages(app, messages),
+        // Fetched from the archive after being offline: one summary when the sync is done.
+        Event::MessagesReceived { messages, catch_up: true } => catch_up.add(messages),
+        Event::SyncStarted => *catch_up = CatchUp::default(),
+        Event::SyncFinished { .. } => crate::notifications::notify_catch_up(app, catch_up.take()),
         Event::ConversationsChanged { conversations } => {
             crate::tray::set_conversations(app, conversations, false)
         }

@@ -26,6 +26,10 @@ close_to_tray: boolean,
  */
 start_at_login: boolean, 
 /**
+ * Privacy: tell contacts when we have read their messages (XEP-0333 displayed markers).
+ */
+send_read_markers: boolean, 
+/**
  * Bare JIDs of the conversations that never notify. Changed only by `set_muted`.
  */
 muted: Array<string>, };
