@@ -219,8 +219,9 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Resul
 /// See [`ARRIVAL_ORDER_WINDOW_MS`].
 fn in_arrival_order(tx: &Transaction<'_>, conversation: &str, timestamp: Millis) -> rusqlite::Result<Millis> {
     let newest: Option<Millis> = tx
-        .prepare_cached("SELECT max(timestamp) FROM messages WHERE conversation = ?1")?
-        .query_row([conversation], |row| row.get(0))?;
+        .prepare_cached("SELECT timestamp FROM messages WHERE conversation = ?1 ORDER BY timestamp DESC, id DESC LIMIT 1")?
+        .query_row([conversation], |row| row.get(0))
+        .optional()?;
     Ok(match newest {
         Some(newest) if timestamp < newest && newest - timestamp <= ARRIVAL_ORDER_WINDOW_MS => newest,
         _ => timestamp,
