@@ -153,6 +153,16 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Resul
     let sender_bare = bare_jid(&new.sender);
     let conversation_key = local_part(&new.conversation);
     let read = new.direction == Direction::Outgoing || arrival == Arrival::History;
+    if let (None, Some(remote_id)) = (origin_id, remote_id) {
+        // Without an origin-id, the same sender, stanza id and text is the same message (say, a
+        // carbon copy stored before its archived copy with a stanza-id arrives).
+        if let Some(id) = id_by_remote_id(tx, &new.conversation, sender_bare, remote_id, &new.body)? {
+            if let Some(stanza_id) = stanza_id {
+                fill_stanza_id(tx, id, stanza_id)?;
+            }
+            return Ok(InsertOutcome::Duplicate(id));
+        }
+    }
     let timestamp = match arrival {
         Arrival::New => in_arrival_order(tx, &new.conversation, new.timestamp)?,
         Arrival::History => new.timestamp,
@@ -265,6 +275,20 @@ fn id_by_origin_id(
     .query_row(params![conversation, origin_id, sender_bare], |row| {
         Ok((row.get(0)?, row.get(1)?))
     })
+    .optional()
+}
+
+fn id_by_remote_id(
+    tx: &Transaction<'_>,
+    conversation: &str,
+    sender_bare: &str,
+    remote_id: &str,
+    body: &str,
+) -> rusqlite::Result<Option<MessageId>> {
+    tx.prepare_cached(
+        "SELECT id FROM messages WHERE conversation = ?1 AND remote_id = ?2 AND sender_bare = ?3 AND body = ?4",
+    )?
+    .query_row(params![conversation, remote_id, sender_bare, body], |row| row.get(0))
     .optional()
 }
 
@@ -681,6 +705,22 @@ mod tests {
             store.advance_state(id + 100, DeliveryState::Sent).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn without_origin_id_the_same_sender_id_and_text_is_one_message() {
+        let store = Store::open_in_memory().unwrap();
+        let mut carbon = incoming(ALICE, "hello", 1_000);
+        carbon.remote_id = Some("m1".into());
+        let stored = inserted(&store.insert_messages(&[carbon.clone()]).unwrap()[0]).id;
+        let mut archived = carbon.clone();
+        archived.stanza_id = Some("s-1".into());
+        assert_eq!(store.insert_messages(&[archived]).unwrap()[0], InsertOutcome::Duplicate(stored));
+        assert_eq!(store.message(stored).unwrap().unwrap().stanza_id.as_deref(), Some("s-1"));
+        // Same id, other text: another message (ids are only unique per sender, if at all).
+        let mut other = carbon;
+        other.body = "something else".into();
+        assert!(matches!(store.insert_messages(&[other]).unwrap()[0], InsertOutcome::Inserted(_)));
     }
 
     #[test]
