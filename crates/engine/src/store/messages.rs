@@ -286,7 +286,8 @@ fn id_by_remote_id(
     body: &str,
 ) -> rusqlite::Result<Option<MessageId>> {
     tx.prepare_cached(
-        "SELECT id FROM messages WHERE conversation = ?1 AND remote_id = ?2 AND sender_bare = ?3 AND body = ?4",
+        "SELECT id FROM messages WHERE conversation = ?1 AND remote_id = ?2 AND origin_id IS NULL \
+         AND sender_bare = ?3 AND body = ?4",
     )?
     .query_row(params![conversation, remote_id, sender_bare, body], |row| row.get(0))
     .optional()

@@ -89,7 +89,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN markable INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX messages_outbox ON messages (id) WHERE state = 'pending';
     -- Dedupe of messages without origin-id (see `insert_one`).
-    CREATE INDEX messages_remote_id ON messages (conversation, remote_id) WHERE remote_id IS NOT NULL;
+    CREATE INDEX messages_remote_id ON messages (conversation, remote_id)
+        WHERE remote_id IS NOT NULL AND origin_id IS NULL;
     "#,
 ];
 
