@@ -5,6 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, OnceLock};
@@ -12,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rapport_engine::events::Event;
-use rapport_engine::types::{Availability, OwnPresence};
+use rapport_engine::types::{Availability, DeliveryState, OwnPresence};
 use rapport_system_tests::assert_secret_service;
+use rapport_system_tests::proxy::ChaosProxy;
 use rapport_system_tests::server::{RosterItem, TestUser, XmppServer};
 use serde_json::Value;
 
@@ -182,6 +184,24 @@ impl Running {
         }
     }
 
+    /// Reads JSON lines until `done` holds for all the lines this process printed so far
+    /// (within `WAIT`), and returns them.
+    async fn until(&mut self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT;
+        let mut values: Vec<Value> = self.seen.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        while !done(&values) {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match tokio::task::block_in_place(|| self.lines.recv_timeout(remaining)) {
+                Ok(line) => {
+                    values.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")));
+                    self.seen.push(line);
+                }
+                Err(_) => panic!("timed out waiting for {what}; lines so far:\n{}", self.seen.join("\n")),
+            }
+        }
+        values
+    }
+
     /// Sends `signal` and returns the exit code.
     async fn stop(mut self, signal: i32) -> i32 {
         unsafe { libc::kill(self.child.id() as i32, signal) };
@@ -201,6 +221,11 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Lines of `type` whose fields match all of `fields`.
+fn lines_with<'a>(lines: &'a [Value], kind: &str, fields: &[(&str, Value)]) -> Vec<&'a Value> {
+    lines.iter().filter(|v| v["type"] == kind && fields.iter().all(|(k, want)| v[*k] == *want)).collect()
 }
 
 fn mutual(server: &XmppServer, a: &TestUser, b: &TestUser) {
@@ -251,7 +276,7 @@ async fn send_exits_once_the_server_has_the_message(server: &XmppServer) {
 
     cli.run(&["send", &bob.jid, "disk almost full on db1"]).await.expect(0, "send");
     let received = expect_event(&mut b.events, "alice's alert", |e| match e {
-        Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == "disk almost full on db1").cloned(),
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "disk almost full on db1").cloned(),
         _ => None,
     })
     .await;
@@ -260,7 +285,7 @@ async fn send_exits_once_the_server_has_the_message(server: &XmppServer) {
     // Text from stdin (`-`), several lines.
     cli.run_with(&["send", &bob.jid, "-"], "line one\nline two\n", &[]).await.expect(0, "send from stdin");
     expect_event(&mut b.events, "the multi-line message", |e| match e {
-        Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == "line one\nline two").map(drop),
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "line one\nline two").map(drop),
         _ => None,
     })
     .await;
@@ -291,7 +316,7 @@ async fn headless_password_sources(server: &XmppServer) {
     cli.run_with(&["--password-stdin", "send", &bob.jid, "-"], &stdin, &[]).await.expect(0, "--password-stdin");
     for body in ["via env", "via stdin"] {
         expect_event(&mut b.events, body, |e| match e {
-            Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == body).map(drop),
+            Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == body).map(drop),
             _ => None,
         })
         .await;
@@ -360,6 +385,95 @@ async fn listen_prints_events_as_json_lines_and_exits_cleanly(server: &XmppServe
     listen.expect_json("online again", |v| v["type"] == "connection" && v["state"] == "online").await;
     assert_eq!(listen.stop(libc::SIGINT).await, 0, "SIGINT ends listen with 0");
     b.session.disconnect().await;
+}
+
+async fn send_while_offline_queues_and_listen_shows_catch_up_receipts_and_chat_states(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("clioutbox");
+    let bob = server.create_user("bob");
+    mutual(server, &alice, &bob);
+    let proxy = ChaosProxy::start(SocketAddr::from(([127, 0, 0, 1], server.starttls_port())));
+    let cli = Cli::new();
+    add_account_via(&cli, server, &alice, &proxy).await;
+    let mut b = sign_in(server, &bob).await;
+    bob_sends(&mut b, &alice.jid, "hello alice").await;
+
+    // The first sign-in of this profile: recent history, then the catch-up checkpoint.
+    let mut listen = Running::start(&cli, &["listen", "--json"]);
+    let lines = listen.until("first sync", |l| !lines_with(l, "sync_finished", &[]).is_empty()).await;
+    assert_eq!(lines_with(&lines, "message", &[("body", "hello alice".into())]).len(), 1, "{lines:#?}");
+    assert_eq!(listen.stop(libc::SIGTERM).await, 0);
+
+    proxy.refuse_new(true);
+    let run = cli.run(&["send", &bob.jid, "queued while offline", "--timeout", "3"]).await.expect(8, "send while offline");
+    assert!(run.stderr.contains("queued in the local outbox"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let history = cli.run(&["history", &bob.jid, "--json"]).await.expect(0, "history").json();
+    assert_eq!((history[0]["body"].as_str(), history[0]["state"].as_str()), (Some("queued while offline"), Some("pending")));
+    let queued = history[0]["id"].clone();
+    let missed = ["missed 0", "missed 1", "missed 2"];
+    for body in missed {
+        bob_sends(&mut b, &alice.jid, body).await;
+    }
+
+    // Back online: the outbox is sent, and what Bob wrote meanwhile is caught up.
+    proxy.refuse_new(false);
+    let mut listen = Running::start(&cli, &["listen", "--json"]);
+    let state = |s: &str| vec![("id", queued.clone()), ("state", Value::from(s))];
+    let lines = listen
+        .until("catch-up and the queued message sent", |l| {
+            !lines_with(l, "sync_finished", &[]).is_empty() && !lines_with(l, "message_state", &state("sent")).is_empty()
+        })
+        .await;
+    assert_eq!(lines_with(&lines, "sync_finished", &[])[0]["received"], 3, "{lines:#?}");
+    for body in missed {
+        let found = lines_with(&lines, "message", &[("body", body.into())]);
+        assert_eq!(found.len(), 1, "{body:?} once: {lines:#?}");
+        assert_eq!(found[0]["catch_up"], true);
+    }
+    expect_event(&mut b.events, "the queued message", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "queued while offline").map(drop),
+        _ => None,
+    })
+    .await;
+    listen.until("delivered", |l| !lines_with(l, "message_state", &state("delivered")).is_empty()).await;
+    b.session.mark_read(&alice.jid).await.unwrap();
+    listen.until("read", |l| !lines_with(l, "message_state", &state("read")).is_empty()).await;
+    b.session.set_chat_state(&alice.jid, rapport_engine::types::ChatState::Composing).await.unwrap();
+    let typing = [("conversation", Value::from(bob.jid.as_str())), ("state", "composing".into())];
+    listen.until("bob is typing", |l| !lines_with(l, "chat_state", &typing).is_empty()).await;
+    assert_eq!(listen.stop(libc::SIGTERM).await, 0);
+
+    // Bob got the queued message exactly once (the next message is the barrier).
+    cli.run(&["send", &bob.jid, "after the outbox"]).await.expect(0, "send online");
+    expect_event(&mut b.events, "the barrier", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "after the outbox").map(drop),
+        _ => None,
+    })
+    .await;
+    let at_bob = b.session.history(&alice.jid, None, 100).await.unwrap();
+    assert_eq!(at_bob.iter().filter(|m| m.body == "queued while offline").count(), 1, "{at_bob:#?}");
+    let history = cli.run(&["history", &bob.jid, "--json"]).await.expect(0, "history").json();
+    let queued_now = history.as_array().unwrap().iter().find(|m| m["id"] == queued).unwrap();
+    assert_eq!(queued_now["state"], "read");
+    b.session.disconnect().await;
+}
+
+/// `account add` with the proxy as the server's address.
+async fn add_account_via(cli: &Cli, server: &XmppServer, user: &TestUser, proxy: &ChaosProxy) {
+    let port = proxy.port().to_string();
+    let ca = server.ca_file().to_string_lossy().into_owned();
+    let args = ["account", "add", &user.jid, "--host", proxy.host(), "--port", &port, "--ca-file", &ca];
+    cli.run_with(&args, &format!("{}\n", user.password), &[]).await.expect(0, "add through the proxy");
+}
+
+/// Bob sends `body` and waits until his server has it.
+async fn bob_sends(bob: &mut Online, to: &str, body: &str) {
+    let sent = bob.session.send_message(to, body).await.unwrap();
+    expect_event(&mut bob.events, "server ack", |e| {
+        matches!(e, Event::MessageUpdated { id, state: DeliveryState::Sent, .. } if *id == sent.id).then_some(())
+    })
+    .await;
 }
 
 async fn roster_shows_contacts_with_presence(server: &XmppServer) {
@@ -497,6 +611,7 @@ on_both_servers!(
     send_exits_once_the_server_has_the_message,
     headless_password_sources,
     listen_prints_events_as_json_lines_and_exits_cleanly,
+    send_while_offline_queues_and_listen_shows_catch_up_receipts_and_chat_states,
     roster_shows_contacts_with_presence,
     contacts_and_subscriptions_reach_the_other_side,
     history_and_search_read_the_local_store_offline,

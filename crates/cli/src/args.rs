@@ -27,7 +27,8 @@ Exit codes:
   4  network problem (unknown host, connection refused, timeout, TLS failure)
   5  the server's certificate is not trusted (see `account trust`)
   6  no password available (keyring unreachable or empty)
-  7  the server did not confirm a sent message in time";
+  7  send: the server did not confirm the message in time (it stays queued)
+  8  send: the server could not be reached; the message is queued in the outbox";
 
 #[derive(Debug, Args)]
 pub struct Global {
@@ -61,6 +62,9 @@ pub enum Command {
         jid: String,
         /// The message; `-` reads it from standard input
         text: String,
+        /// How long to wait for the connection and the server's confirmation
+        #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: u64,
     },
 
     /// Show your contacts with their presence
@@ -291,8 +295,19 @@ mod tests {
         assert_eq!(cli.global.profile.as_deref(), Some(std::path::Path::new("/tmp/p")));
         assert_eq!(cli.global.account.as_deref(), Some("a@example.org"));
         match cli.command {
-            Command::Send { jid, text } => assert_eq!((jid.as_str(), text.as_str()), ("bob@example.org", "hi")),
+            Command::Send { jid, text, timeout } => {
+                assert_eq!((jid.as_str(), text.as_str(), timeout), ("bob@example.org", "hi", 30))
+            }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn send_takes_a_timeout_in_seconds() {
+        let cli = parse(&["send", "bob@x", "hi", "--timeout", "5"]).unwrap();
+        assert!(matches!(cli.command, Command::Send { timeout: 5, .. }));
+        for bad in ["0", "-1", "soon", "3601"] {
+            assert!(parse(&["send", "bob@x", "hi", "--timeout", bad]).is_err(), "{bad}");
         }
     }
 

@@ -11,6 +11,8 @@ pub const NETWORK: u8 = 4;
 pub const UNTRUSTED_CERTIFICATE: u8 = 5;
 pub const NO_PASSWORD: u8 = 6;
 pub const ACK_TIMEOUT: u8 = 7;
+/// `send` could not reach the server: the message waits in the outbox for the next sign-in.
+pub const QUEUED_OFFLINE: u8 = 8;
 
 /// Exit code for an engine error, by its stable `code()`.
 pub fn code_for(error: &EngineError) -> u8 {
@@ -111,9 +113,9 @@ mod tests {
 
     #[test]
     fn exit_codes_are_distinct() {
-        let mut codes = vec![OK, FAILURE, USAGE, AUTH, NETWORK, UNTRUSTED_CERTIFICATE, NO_PASSWORD, ACK_TIMEOUT];
+        let mut codes = vec![OK, FAILURE, USAGE, AUTH, NETWORK, UNTRUSTED_CERTIFICATE, NO_PASSWORD, ACK_TIMEOUT, QUEUED_OFFLINE];
         codes.sort();
         codes.dedup();
-        assert_eq!(codes.len(), 8);
+        assert_eq!(codes.len(), 9);
     }
 }

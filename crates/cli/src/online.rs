@@ -35,7 +35,7 @@ pub fn run(context: &Context, command: Command) -> CliResult {
     let account = context.select_account()?;
     let password = context.password(&account.jid)?;
     let command = match command {
-        Command::Send { jid, text } if text == "-" => Command::Send { jid, text: input::read_text()? },
+        Command::Send { jid, text, timeout } if text == "-" => Command::Send { jid, text: input::read_text()?, timeout },
         command => command,
     };
     if let Command::Send { text, .. } = &command {
@@ -54,7 +54,7 @@ fn validate(command: &Command) -> CliResult {
         })
     };
     match command {
-        Command::Send { jid, text } => {
+        Command::Send { jid, text, .. } => {
             contact(jid)?;
             if text != "-" && text.trim().is_empty() {
                 return Err(Failure::usage("The message is empty."));
@@ -85,25 +85,30 @@ struct Online<'a> {
 }
 
 async fn run_online(context: &Context, account: AccountConfig, password: String, command: Command) -> CliResult {
-    let options = match &command {
+    let mut online = sign_in(context, account, password, session_options(&command)).await?;
+    let result = match command {
+        Command::Listen { json, .. } => listen_loop(&mut online, json).await,
+        // `send` does not wait to be online: offline, the message waits in the outbox.
+        Command::Send { jid, text, timeout } => send(&mut online, &jid, &text, Duration::from_secs(timeout)).await,
+        command => match online.wait_online().await {
+            Ok(()) => one_shot(&mut online, command).await,
+            Err(failure) => Err(failure),
+        },
+    };
+    online.session.disconnect().await;
+    result
+}
+
+fn session_options(command: &Command) -> SessionOptions {
+    match command {
         Command::Listen { keep_trying, presence, status, .. } => SessionOptions {
             keep_trying: *keep_trying,
             initial_presence: (presence.is_some() || status.is_some())
                 .then(|| (presence.map_or(OwnPresence::Available, Show::own_presence), status.clone())),
         },
+        // A network problem must not lose the message: it is stored and queued either way.
+        Command::Send { .. } => SessionOptions { keep_trying: true, ..SessionOptions::default() },
         _ => SessionOptions::default(),
-    };
-    let mut online = sign_in(context, account, password, options).await?;
-    match command {
-        Command::Listen { json, .. } => listen(&mut online, json).await,
-        command => {
-            let result = match online.wait_online().await {
-                Ok(()) => one_shot(&mut online, command).await,
-                Err(failure) => Err(failure),
-            };
-            online.session.disconnect().await;
-            result
-        }
     }
 }
 
@@ -212,7 +217,6 @@ impl Online<'_> {
 
 async fn one_shot(online: &mut Online<'_>, command: Command) -> CliResult {
     match command {
-        Command::Send { jid, text } => send(online, &jid, &text).await,
         Command::Roster { json } => roster(online, json).await,
         Command::Presence { show, status } => {
             online.session.set_presence(show.own_presence(), status.as_deref()).await?;
@@ -270,7 +274,11 @@ async fn one_shot(online: &mut Online<'_>, command: Command) -> CliResult {
             };
             Ok(())
         }
-        Command::Listen { .. } | Command::Account(_) | Command::History(_) | Command::Conversations { .. } => {
+        Command::Send { .. }
+        | Command::Listen { .. }
+        | Command::Account(_)
+        | Command::History(_)
+        | Command::Conversations { .. } => {
             unreachable!("not an online one-shot command")
         }
     }
@@ -289,40 +297,61 @@ fn show_name(show: Show) -> &'static str {
 
 // ---- send ----
 
-async fn send(online: &mut Online<'_>, to: &str, text: &str) -> CliResult {
+async fn send(online: &mut Online<'_>, to: &str, text: &str, timeout: Duration) -> CliResult {
     let message = online.session.send_message(to, text).await?;
     tracing::info!(id = message.id, "message stored; waiting for the server's acknowledgement");
-    wait_sent(online, message.id).await
+    wait_sent(online, message.id, timeout).await.map_err(|mut failure| {
+        if failure.code != exit::QUEUED_OFFLINE && failure.code != exit::ACK_TIMEOUT && failure.code != exit::FAILURE {
+            failure.message.push_str(STILL_QUEUED);
+        }
+        failure
+    })
 }
 
-/// Waits for `MessageUpdated` (sent) for our message id.
-async fn wait_sent(online: &mut Online<'_>, id: MessageId) -> CliResult {
-    let deadline = Instant::now() + SERVER_TIMEOUT;
+/// Appended when the session ended for another reason while the message was still pending.
+const STILL_QUEUED: &str = " The message was not sent: it stays queued in the local outbox (pending) and is sent the next time this account signs in with this profile.";
+
+/// Waits for `MessageUpdated` (sent, or later) for our message id, or for `timeout`.
+async fn wait_sent(online: &mut Online<'_>, id: MessageId, timeout: Duration) -> CliResult {
+    let deadline = Instant::now() + timeout;
     let stored_state = |online: &Online<'_>| online.session.store().message(id).ok().flatten().map(|m| m.state);
+    let mut last_problem = None::<EngineError>;
     loop {
         let state = match online.next(deadline).await? {
             Next::Event(Event::MessageUpdated { id: updated, state, .. }) if updated == id => Some(state),
+            Next::Event(Event::ConnectionChanged { state: ConnectionState::Reconnecting { reason: Some(reason), .. } }) => {
+                last_problem = Some(reason);
+                None
+            }
             Next::Event(_) => None,
             // Missed events: read the state from the store instead.
             Next::Lagged => stored_state(online),
-            Next::TimedOut => {
-                return Err(Failure::new(
-                    exit::ACK_TIMEOUT,
-                    format!(
-                        "The server did not confirm the message within {} seconds; it may or may not have been delivered (it stays pending in the local history).",
-                        SERVER_TIMEOUT.as_secs()
-                    ),
-                ));
-            }
+            Next::TimedOut => return Err(not_confirmed(&online.session.connection_state(), last_problem, timeout)),
         };
         match state {
             Some(DeliveryState::Sent | DeliveryState::Delivered | DeliveryState::Read) => return Ok(()),
             Some(DeliveryState::Failed) => {
-                return Err(Failure::failed("The message could not be sent: the server refused it or the connection failed."));
+                return Err(Failure::failed("The message could not be sent: the server refused it (see `history` for it; it is marked failed)."));
             }
             _ => {}
         }
     }
+}
+
+/// Why `send` gave up waiting: online but no confirmation (7), or never reached the server (8).
+fn not_confirmed(connection: &ConnectionState, problem: Option<EngineError>, timeout: Duration) -> Failure {
+    let seconds = timeout.as_secs();
+    if matches!(connection, ConnectionState::Online { .. }) {
+        return Failure::new(
+            exit::ACK_TIMEOUT,
+            format!("The server did not confirm the message within {seconds} seconds; it may or may not have been delivered. It stays queued in the local outbox (pending) and is sent again, without a duplicate, the next time this account signs in with this profile."),
+        );
+    }
+    let why = problem.map(|p| format!(" ({})", p.to_string().trim_end_matches('.'))).unwrap_or_default();
+    Failure::new(
+        exit::QUEUED_OFFLINE,
+        format!("Could not reach the server within {seconds} seconds{why}. The message was not sent: it is queued in the local outbox (pending) and is sent the next time this account signs in with this profile (any rapport-cli command that connects, or the desktop app)."),
+    )
 }
 
 // ---- roster ----
@@ -418,12 +447,6 @@ async fn subscription(online: &mut Online<'_>, action: SubscriptionAction, jid: 
 
 // ---- listen ----
 
-async fn listen(online: &mut Online<'_>, json: bool) -> CliResult {
-    let result = listen_loop(online, json).await;
-    online.session.disconnect().await;
-    result
-}
-
 async fn listen_loop(online: &mut Online<'_>, json: bool) -> CliResult {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| Failure::failed(format!("Cannot handle SIGTERM: {e}")))?;
@@ -467,32 +490,7 @@ fn print_event(online: &Online<'_>, json: bool, event: &Event) -> Result<(), ()>
         }
         return Ok(());
     }
-    let program = online.context.program();
-    let lines: Vec<String> = match event {
-        Event::ConnectionChanged { state } => vec![output::connection_line(state)],
-        Event::MessagesReceived { messages } => messages.iter().map(output::incoming_line).collect(),
-        Event::PresenceChanged { contacts } => contacts.iter().map(output::presence_line).collect(),
-        Event::SubscriptionRequest { from } => vec![format!(
-            "* {from} asks to see your presence. Answer with `{program} subscription approve {from}` or `… deny {from}`."
-        )],
-        Event::SubscriptionChanged { jid, change } => vec![match change.as_str() {
-            "subscribed" => format!("* {jid} accepted: you can now see their presence."),
-            "unsubscribed" => format!("* {jid} refused or revoked your access to their presence."),
-            "unsubscribe" => format!("* {jid} no longer wants to see your presence."),
-            other => format!("* {jid}: subscription {other}"),
-        }],
-        Event::RosterLoaded { items } => {
-            vec![format!("* {} contact{}", items.len(), if items.len() == 1 { "" } else { "s" })]
-        }
-        Event::RosterUpdated { changed, removed } => changed
-            .iter()
-            .map(|item| format!("* Contact {} updated (subscription {})", item.jid, item.subscription.as_str()))
-            .chain(removed.iter().map(|jid| format!("* Contact {jid} removed")))
-            .collect(),
-        Event::Error { error } => vec![format!("* Error: {error}")],
-        Event::MessageUpdated { .. } | Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
-    };
-    for line in lines {
+    for line in output::event_text(event, &online.context.program()) {
         output::emit(&line)?;
     }
     Ok(())
@@ -504,7 +502,7 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_refused_before_signing_in() {
-        let send = |jid: &str, text: &str| validate(&Command::Send { jid: jid.into(), text: text.into() });
+        let send = |jid: &str, text: &str| validate(&Command::Send { jid: jid.into(), text: text.into(), timeout: 30 });
         assert_eq!(send("not a jid", "hi").unwrap_err().code, exit::USAGE);
         assert_eq!(send("@example.org", "hi").unwrap_err().code, exit::USAGE);
         assert_eq!(send("bob@example.org", "  ").unwrap_err().code, exit::USAGE);
@@ -516,5 +514,24 @@ mod tests {
         assert_eq!(disco("a@b@c").unwrap_err().code, exit::USAGE);
         let subscription = validate(&Command::Subscription { action: SubscriptionAction::Approve, jid: "x@".into() });
         assert_eq!(subscription.unwrap_err().code, exit::USAGE);
+    }
+
+    #[test]
+    fn an_unconfirmed_send_says_whether_the_server_was_reached() {
+        let timeout = Duration::from_secs(5);
+        let online = ConnectionState::Online { jid: "a@x".into(), sasl_mechanism: "SCRAM-SHA-1".into(), channel_binding: false, resumed: false };
+        let failure = not_confirmed(&online, None, timeout);
+        assert_eq!(failure.code, exit::ACK_TIMEOUT);
+        assert!(failure.message.contains("within 5 seconds") && failure.message.contains("outbox"), "{}", failure.message);
+
+        let reconnecting = ConnectionState::Reconnecting { attempt: 2, retry_in_ms: 4000, reason: None };
+        let refused = EngineError::ConnectionRefused { address: "127.0.0.1:5222".into() };
+        let failure = not_confirmed(&reconnecting, Some(refused.clone()), timeout);
+        assert_eq!(failure.code, exit::QUEUED_OFFLINE);
+        let reason = refused.to_string();
+        assert!(failure.message.contains(&format!("({})", reason.trim_end_matches('.'))), "{}", failure.message);
+        assert!(!failure.message.contains(".)."), "{}", failure.message);
+        assert!(failure.message.contains("queued in the local outbox"), "{}", failure.message);
+        assert_eq!(not_confirmed(&ConnectionState::Connecting, None, timeout).code, exit::QUEUED_OFFLINE);
     }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use chrono::{Local, TimeZone};
 use rapport_engine::types::{
-    Availability, ContactPresence, Conversation, DeliveryState, Direction, Message, RosterItem, SearchHit,
+    Availability, ChatState, ContactPresence, Conversation, DeliveryState, Direction, Message, RosterItem, SearchHit,
 };
 use rapport_engine::{ConnectionState, EngineError, Event};
 use serde_json::{json, Map, Value};
@@ -50,7 +50,7 @@ fn state_reason(state: &ConnectionState) -> Option<&EngineError> {
 pub fn event_lines(event: &Event) -> Vec<Value> {
     match event {
         Event::ConnectionChanged { state } => vec![connection_json(state)],
-        Event::MessagesReceived { messages } => messages.iter().map(|m| tagged("message", m)).collect(),
+        Event::MessagesReceived { messages, catch_up } => messages.iter().map(|m| message_json(m, *catch_up)).collect(),
         Event::PresenceChanged { contacts } => contacts.iter().map(|c| tagged("presence", c)).collect(),
         Event::SubscriptionRequest { from } => vec![json!({ "type": "subscription_request", "from": from })],
         Event::SubscriptionChanged { jid, change } => {
@@ -63,6 +63,14 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
         Event::MessageUpdated { id, conversation, state } => {
             vec![json!({ "type": "message_state", "id": id, "conversation": conversation, "state": state })]
         }
+        Event::MessageDeleted { id, conversation } => {
+            vec![json!({ "type": "message_deleted", "id": id, "conversation": conversation })]
+        }
+        Event::ChatStateChanged { conversation, state } => {
+            vec![json!({ "type": "chat_state", "conversation": conversation, "state": state })]
+        }
+        Event::SyncStarted => vec![json!({ "type": "sync_started" })],
+        Event::SyncFinished { received } => vec![json!({ "type": "sync_finished", "received": received })],
         Event::Error { error } => {
             let mut value = error_json(error);
             if let Value::Object(map) = &mut value {
@@ -72,6 +80,66 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
         }
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
     }
+}
+
+/// A received message as `listen --json` prints it: the stored message, `type` and `catch_up`.
+fn message_json(message: &Message, catch_up: bool) -> Value {
+    let mut value = tagged("message", message);
+    if let Value::Object(map) = &mut value {
+        map.insert("catch_up".into(), Value::Bool(catch_up));
+    }
+    value
+}
+
+/// The human lines `listen` prints for one engine event (`program` is how to call us, for hints).
+pub fn event_text(event: &Event, program: &str) -> Vec<String> {
+    match event {
+        Event::ConnectionChanged { state } => vec![connection_line(state)],
+        Event::MessagesReceived { messages, .. } => messages.iter().map(received_line).collect(),
+        Event::PresenceChanged { contacts } => contacts.iter().map(presence_line).collect(),
+        Event::SubscriptionRequest { from } => vec![format!(
+            "* {from} asks to see your presence. Answer with `{program} subscription approve {from}` or `… deny {from}`."
+        )],
+        Event::SubscriptionChanged { jid, change } => vec![subscription_line(jid, change)],
+        Event::RosterLoaded { items } => {
+            vec![format!("* {} contact{}", items.len(), if items.len() == 1 { "" } else { "s" })]
+        }
+        Event::RosterUpdated { changed, removed } => changed
+            .iter()
+            .map(|item| format!("* Contact {} updated (subscription {})", item.jid, item.subscription.as_str()))
+            .chain(removed.iter().map(|jid| format!("* Contact {jid} removed")))
+            .collect(),
+        Event::MessageUpdated { id, conversation, state } => vec![format!("* Message #{id} to {conversation}: {}", state.as_str())],
+        Event::MessageDeleted { id, conversation } => vec![format!("* Message #{id} to {conversation} deleted")],
+        Event::ChatStateChanged { conversation, state } => vec![chat_state_line(conversation, *state)],
+        Event::SyncStarted => vec!["* Catching up with the server's archive…".into()],
+        Event::SyncFinished { received } => {
+            vec![format!("* Caught up: {received} new message{}", if *received == 1 { "" } else { "s" })]
+        }
+        Event::Error { error } => vec![format!("* Error: {error}")],
+        Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
+    }
+}
+
+fn subscription_line(jid: &str, change: &str) -> String {
+    match change {
+        "subscribed" => format!("* {jid} accepted: you can now see their presence."),
+        "unsubscribed" => format!("* {jid} refused or revoked your access to their presence."),
+        "unsubscribe" => format!("* {jid} no longer wants to see your presence."),
+        other => format!("* {jid}: subscription {other}"),
+    }
+}
+
+/// `* bob@example.org is typing…`
+pub fn chat_state_line(conversation: &str, state: ChatState) -> String {
+    let doing = match state {
+        ChatState::Composing => "is typing…",
+        ChatState::Paused => "stopped typing",
+        ChatState::Active => "is active",
+        ChatState::Inactive => "is inactive",
+        ChatState::Gone => "left the conversation",
+    };
+    format!("* {conversation} {doing}")
 }
 
 /// One roster entry with its presence, as `roster --json` prints it.
@@ -130,6 +198,21 @@ fn bare(jid: &str) -> &str {
 /// `[14:03:12] bob@example.org: hello`
 pub fn incoming_line(message: &Message) -> String {
     format!("[{}] {}: {}", short_time(message.timestamp), bare(&message.sender), indent_body(&message.body))
+}
+
+/// A received message; one sent by another device of ours says to whom:
+/// `[14:03:12] alice@example.org → bob@example.org: hello`.
+pub fn received_line(message: &Message) -> String {
+    match message.direction {
+        Direction::Incoming => incoming_line(message),
+        Direction::Outgoing => format!(
+            "[{}] {} → {}: {}",
+            short_time(message.timestamp),
+            bare(&message.sender),
+            message.conversation,
+            indent_body(&message.body)
+        ),
+    }
 }
 
 /// `#12 [2025-11-25 14:03:12] bob@example.org: hello` (outgoing ones carry their state).
@@ -264,7 +347,7 @@ mod tests {
     fn each_received_message_is_one_flat_line() {
         let mut second = message();
         second.id = 8;
-        let lines = event_lines(&Event::MessagesReceived { messages: vec![message(), second] });
+        let lines = event_lines(&Event::MessagesReceived { messages: vec![message(), second], catch_up: false });
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["type"], "message");
         assert_eq!(lines[0]["id"], 7);
@@ -274,6 +357,53 @@ mod tests {
         assert_eq!(lines[0]["direction"], "incoming");
         assert_eq!(lines[1]["id"], 8);
         assert!(!lines[0].to_string().contains('\n'), "one physical line");
+    }
+
+    #[test]
+    fn catch_up_messages_say_so() {
+        let mut own = message();
+        own.direction = Direction::Outgoing;
+        own.sender = "alice@x/phone".into();
+        let lines = event_lines(&Event::MessagesReceived { messages: vec![message(), own], catch_up: true });
+        assert_eq!(lines[0]["catch_up"], true);
+        assert_eq!(lines[1]["direction"], "outgoing");
+        let live = &event_lines(&Event::MessagesReceived { messages: vec![message()], catch_up: false })[0];
+        assert_eq!(live["catch_up"], false);
+        let line = &event_lines(&Event::SyncFinished { received: 3 })[0];
+        assert_eq!(line, &json!({"type": "sync_finished", "received": 3}));
+        assert_eq!(event_lines(&Event::SyncStarted)[0], json!({"type": "sync_started"}));
+    }
+
+    #[test]
+    fn receipts_markers_chat_states_and_deletions_are_lines() {
+        for (state, name) in [(DeliveryState::Delivered, "delivered"), (DeliveryState::Read, "read"), (DeliveryState::Failed, "failed")] {
+            let line = &event_lines(&Event::MessageUpdated { id: 4, conversation: "bob@x".into(), state })[0];
+            assert_eq!(line, &json!({"type": "message_state", "id": 4, "conversation": "bob@x", "state": name}));
+        }
+        let line = &event_lines(&Event::ChatStateChanged { conversation: "bob@x".into(), state: ChatState::Composing })[0];
+        assert_eq!(line, &json!({"type": "chat_state", "conversation": "bob@x", "state": "composing"}));
+        let line = &event_lines(&Event::MessageDeleted { id: 5, conversation: "bob@x".into() })[0];
+        assert_eq!(line, &json!({"type": "message_deleted", "id": 5, "conversation": "bob@x"}));
+    }
+
+    #[test]
+    fn listen_text_for_receipts_chat_states_and_catch_up() {
+        let text = |event: Event| event_text(&event, "rapport-cli");
+        assert_eq!(
+            text(Event::MessageUpdated { id: 4, conversation: "bob@x".into(), state: DeliveryState::Read }),
+            ["* Message #4 to bob@x: read"]
+        );
+        assert_eq!(text(Event::ChatStateChanged { conversation: "bob@x".into(), state: ChatState::Composing }), ["* bob@x is typing…"]);
+        assert_eq!(text(Event::ChatStateChanged { conversation: "bob@x".into(), state: ChatState::Paused }), ["* bob@x stopped typing"]);
+        assert_eq!(text(Event::SyncFinished { received: 1 }), ["* Caught up: 1 new message"]);
+        assert_eq!(text(Event::SyncFinished { received: 2 }), ["* Caught up: 2 new messages"]);
+        let mut own = message();
+        own.direction = Direction::Outgoing;
+        own.sender = "alice@x/phone".into();
+        let lines = text(Event::MessagesReceived { messages: vec![message(), own], catch_up: true });
+        assert!(lines[0].ends_with("] bob@example.org: hi\n    there"), "{}", lines[0]);
+        assert!(lines[1].ends_with("] alice@x → bob@example.org: hi\n    there"), "{}", lines[1]);
+        assert!(text(Event::SubscriptionRequest { from: "carol@x".into() })[0].contains("rapport-cli subscription approve carol@x"));
     }
 
     #[test]
