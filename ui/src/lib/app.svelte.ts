@@ -30,6 +30,7 @@ import {
   type JumpTarget,
 } from './contacts';
 import { EventBatch, EventQueue, History, MAX_JUMP_PAGES, type Schedule, type Seen } from './messages.svelte';
+import { OwnChatStates, Typing } from './chatStates.svelte';
 
 export {
   addressProblem,
@@ -43,6 +44,7 @@ export {
   type JumpTarget,
 } from './contacts';
 export { BURST_INTERVAL, MAX_JUMP_PAGES, nextFrame, PAGE, setDefaultSchedule, type Schedule } from './messages.svelte';
+export { PAUSED_AFTER, TYPING_TIMEOUT } from './chatStates.svelte';
 
 /** A performance mark (`rapport:NAME`) of the boot, read by the desktop benchmark. */
 export function mark(name: string) {
@@ -79,11 +81,17 @@ export class AppStore {
   confirmingRemoval = $state<string | null>(null);
   /** The message to scroll to and highlight (a new object per request, so repeats re-focus). */
   jumpTo = $state<{ conversation: string; id: number } | null>(null);
+  /** Catching up with the server's archive after a new session (SyncStarted … SyncFinished). */
+  syncing = $state(false);
+  /** The contacts typing in their conversation with us. */
+  readonly typing = new Typing();
 
   /** The loaded history of open conversations. */
   private readonly history: History;
   /** Engine events received and not yet applied. */
   private readonly events: EventQueue;
+  /** What we tell contacts while writing to them. */
+  private readonly ownChatStates: OwnChatStates;
   private unlisten: Unlisten[] = [];
   private conversationRowCache = new WeakMap<Conversation, ConversationRow>();
   /** Counts events per kind, so a reload does not overwrite newer event data with its older answer. */
@@ -101,6 +109,11 @@ export class AppStore {
   ) {
     this.history = new History(backend, (e) => void (this.error = toUiError(e)));
     this.events = new EventQueue((events) => this.applyEvents(events), options.schedule);
+    this.ownChatStates = new OwnChatStates((jid, state) => {
+      this.backend.setChatState(jid, state).catch(() => {
+        /* a courtesy to the contact: nothing to show the user */
+      });
+    });
   }
 
   /** Loaded history per conversation, oldest first. */
@@ -241,6 +254,9 @@ export class AppStore {
     this.jumpTo = null;
     this.contactDialog = null;
     this.confirmingRemoval = null;
+    this.syncing = false;
+    this.typing.clear();
+    this.ownChatStates.clear();
     this.reportView();
   }
 
@@ -399,13 +415,21 @@ export class AppStore {
     if (focused && this.selected) void this.markReadIfSeen(this.selected);
   }
 
-  /** Sends the draft of `jid`; the draft is cleared only when the engine took the message. */
+  /** The user changed the draft of `jid` (tells the contact we are typing, see OwnChatStates). */
+  editDraft(jid: string, text: string) {
+    this.drafts[jid] = text;
+    this.ownChatStates.edited(jid, text);
+  }
+
+  /** Sends the draft of `jid`; the draft is cleared only when the engine took the message (also
+   * while offline: it waits, pending, in the engine's outbox). */
   async send(jid: string): Promise<boolean> {
     const body = this.drafts[jid] ?? '';
     if (!body.trim()) return false;
     try {
       const message = await this.backend.sendMessage(jid, body);
       this.drafts[jid] = '';
+      this.ownChatStates.sent(jid);
       // After the events received before it, in one update with them.
       this.events.push({ type: 'message_sent', message });
       this.flushEvents();
@@ -415,6 +439,26 @@ export class AppStore {
       this.error = toUiError(e);
       return false;
     }
+  }
+
+  /** Sends a failed message again. Its new states (pending, then sent or failed) come as events:
+   * the answer may arrive after them. */
+  async retry(message: Message) {
+    await this.run(async () => void (await this.backend.retryMessage(message.id)));
+  }
+
+  /** Deletes our own message that failed or has not left yet. */
+  async deleteMessage(message: Message) {
+    await this.run(async () => {
+      await this.backend.deleteMessage(message.id);
+      this.events.push({ type: 'message_deleted', id: message.id, conversation: message.conversation });
+      this.flushEvents();
+    });
+  }
+
+  /** Connects now instead of waiting for the next attempt. */
+  async reconnectNow() {
+    await this.run(() => this.backend.reconnectNow());
   }
 
   async setPresence(presence: OwnPresence, text: string | null) {
@@ -496,10 +540,25 @@ export class AppStore {
       this.seen,
     );
     for (const event of events) {
+      // A live message from a contact ends their typing.
+      if (event.type === 'messages_received' && !event.catch_up) {
+        for (const m of event.messages) if (m.direction === 'incoming') this.typing.hide(m.conversation);
+      }
       if (batch.apply(event)) continue;
       switch (event.type) {
         case 'connection_changed':
           if (this.status) this.status = { ...this.status, connection: event.state };
+          // A sync cut short by a lost connection never finishes; the next session starts another.
+          if (event.state.state !== 'online') this.syncing = false;
+          break;
+        case 'chat_state_changed':
+          this.typing.update(event.conversation, event.state);
+          break;
+        case 'sync_started':
+          this.syncing = true;
+          break;
+        case 'sync_finished':
+          this.syncing = false;
           break;
         case 'subscription_request':
           if (!this.requests.includes(event.from)) this.requests = [...this.requests, event.from];

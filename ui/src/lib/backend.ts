@@ -4,6 +4,7 @@
 
 import type {
   AppError,
+  ChatState,
   ContactPresence,
   Conversation,
   Event as EngineEvent,
@@ -39,7 +40,16 @@ export interface Backend {
   history(conversation: string, before: number | null, limit: number): Promise<Message[]>;
   search(query: string, conversation: string | null, limit: number): Promise<SearchHit[]>;
 
+  /** Stores the message (pending) and sends it, now or once connected. */
   sendMessage(to: string, body: string): Promise<Message>;
+  /** Sends a failed message again; it becomes pending. */
+  retryMessage(id: number): Promise<Message>;
+  /** Deletes our own message that failed or is still pending. */
+  deleteMessage(id: number): Promise<void>;
+  /** Tells the contact what we are doing in the conversation (typing, paused, active). */
+  setChatState(jid: string, state: ChatState): Promise<void>;
+  /** Skips the rest of the wait before the next connection attempt. */
+  reconnectNow(): Promise<void>;
   markRead(conversation: string): Promise<number>;
   setPresence(presence: OwnPresence, status: string | null): Promise<void>;
   addContact(jid: string, name: string | null, groups: string[]): Promise<void>;
@@ -114,6 +124,10 @@ export class TauriBackend implements Backend {
     return this.call<SearchHit[]>('search', { query, conversation, limit });
   }
   sendMessage(to: string, body: string) { return this.call<Message>('send_message', { to, body }); }
+  retryMessage(id: number) { return this.call<Message>('retry_message', { id }); }
+  deleteMessage(id: number) { return this.call<void>('delete_message', { id }); }
+  setChatState(jid: string, state: ChatState) { return this.call<void>('set_chat_state', { jid, state }); }
+  reconnectNow() { return this.call<void>('reconnect_now'); }
   markRead(conversation: string) { return this.call<number>('mark_read', { conversation }); }
   setPresence(presence: OwnPresence, status: string | null) {
     return this.call<void>('set_presence', { presence, status });

@@ -53,11 +53,22 @@ export const OWN_PRESENCE_LABEL: Record<OwnPresence, string> = {
   invisible: 'Invisible',
 };
 
+/** What a delivery state is called (the accessible name of its mark). */
 export const DELIVERY_LABEL: Record<DeliveryState, string> = {
-  pending: 'Sending',
+  pending: 'Sending…',
   sent: 'Sent',
   delivered: 'Delivered',
   read: 'Read',
   failed: 'Not sent',
+  none: '',
+};
+
+/** The visible mark of a delivery state next to our message's time (failed shows its label). */
+export const DELIVERY_MARK: Record<DeliveryState, string> = {
+  pending: '◷',
+  sent: '✓',
+  delivered: '✓✓',
+  read: '✓✓',
+  failed: '',
   none: '',
 };

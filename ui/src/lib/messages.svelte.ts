@@ -203,6 +203,9 @@ export class EventBatch {
       case 'message_updated':
         this.update(event.conversation, event.id, event.state);
         return true;
+      case 'message_deleted':
+        this.remove(event.conversation, event.id);
+        return true;
       case 'conversations_changed': {
         this.seen.conversations++;
         const conversations = this.conversationsDraft();
@@ -264,6 +267,16 @@ export class EventBatch {
       this.list(m.conversation)!.push(m);
       ids.add(m.id);
     }
+  }
+
+  /** Our own message was deleted (one that failed or never left). */
+  private remove(jid: string, id: number) {
+    this.earlyStates.delete(id);
+    if (!this.messages[jid] || !this.idsOf(jid).has(id)) return;
+    const list = this.list(jid)!;
+    const at = list.findLastIndex((m) => m.id === id);
+    if (at >= 0) list.splice(at, 1);
+    this.idsOf(jid).delete(id);
   }
 
   /** A delivery state changed: the message (if loaded) and the conversation's last message. */

@@ -3,6 +3,8 @@
 
 import type {
   AppError,
+  ChatState,
+  ConnectionState,
   ContactPresence,
   Conversation,
   Message,
@@ -29,6 +31,8 @@ export interface MockOptions {
   requests?: string[];
   /** Contacts that answer every message with "echo: …". */
   echo?: string[];
+  /** Contacts our messages to fail for (the server answers with an error). */
+  failing?: string[];
   /** Saved settings (else the defaults). */
   settings?: Partial<Settings>;
 }
@@ -40,6 +44,7 @@ export const DEFAULT_SETTINGS: Settings = {
   start_minimised: false,
   close_to_tray: true,
   start_at_login: false,
+  send_read_markers: true,
   muted: [],
 };
 
@@ -60,6 +65,7 @@ export class MockBackend implements Backend {
   private messages: Message[];
   private requests: string[];
   private echo: Set<string>;
+  private failing: Set<string>;
   private nextId = 1;
   private eventHandlers = new Set<(event: EngineEvent) => void>();
   private statusHandlers = new Set<(status: Status) => void>();
@@ -78,6 +84,7 @@ export class MockBackend implements Backend {
     this.nextId = Math.max(0, ...this.messages.map((m) => m.id)) + 1;
     this.requests = options.requests ? [...options.requests] : [];
     this.echo = new Set(options.echo ?? []);
+    this.failing = new Set(options.failing ?? []);
     this.saved = { ...DEFAULT_SETTINGS, ...options.settings };
     this.current = {
       phase: 'signed_out',
@@ -146,9 +153,46 @@ export class MockBackend implements Backend {
       read: false,
     };
     this.messages.push(message);
-    this.emit({ type: 'messages_received', messages: [message] });
+    this.emit({ type: 'messages_received', messages: [message], catch_up: false });
     this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(from)] });
     return message;
+  }
+
+  /** The connection changes (as the engine reports it); back online, pending messages go out. */
+  setConnection(state: ConnectionState) {
+    this.setStatus({ connection: state });
+    this.emit({ type: 'connection_changed', state });
+    if (state.state === 'online') {
+      for (const m of this.messages) if (m.direction === 'outgoing' && m.state === 'pending') this.transmit(m);
+    }
+  }
+
+  /** The contact of `jid` tells its chat state (typing, paused, …). */
+  contactChatState(jid: string, state: ChatState) {
+    this.emit({ type: 'chat_state_changed', conversation: jid, state });
+  }
+
+  /** A receipt or marker for our message `id` arrived (or any other delivery change). */
+  updateMessage(id: number, state: Message['state']) {
+    const message = this.messages.find((m) => m.id === id)!;
+    message.state = state;
+    this.emit({ type: 'message_updated', id, conversation: message.conversation, state });
+    this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(message.conversation)] });
+  }
+
+  private get online() {
+    return this.current.connection?.state === 'online';
+  }
+
+  /** Our pending message goes on the wire: the server acknowledges it, or refuses it for a
+   * failing contact. */
+  private transmit(message: Message) {
+    queueMicrotask(() => {
+      if (message.state !== 'pending') return;
+      const failed = this.failing.has(message.conversation);
+      this.updateMessage(message.id, failed ? 'failed' : 'sent');
+      if (!failed && this.echo.has(message.conversation)) setTimeout(() => this.receive(message.conversation, `echo: ${message.body}`), 300);
+    });
   }
 
   /** A notification for `jid` was clicked. */
@@ -308,13 +352,46 @@ export class MockBackend implements Backend {
       read: true,
     };
     this.messages.push(message);
-    queueMicrotask(() => {
-      message.state = 'sent';
-      this.emit({ type: 'message_updated', id: message.id, conversation: to, state: 'sent' });
-      this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(to)] });
-      if (this.echo.has(to)) setTimeout(() => this.receive(to, `echo: ${body}`), 300);
-    });
+    // Offline it waits in the outbox (see setConnection).
+    if (this.online) this.transmit(message);
     return structuredClone(message);
+  }
+
+  /** Our message `id`, when it is in one of `states` (else the engine's `invalid_input`). */
+  private ownMessage(id: number, states: Message['state'][], reason: string): Message {
+    this.requireSession();
+    const message = this.messages.find((m) => m.id === id);
+    if (!message || message.direction !== 'outgoing' || !states.includes(message.state)) {
+      throw err({ code: 'invalid_input', field: 'message', reason }, `Invalid message: ${reason}`);
+    }
+    return message;
+  }
+
+  async retryMessage(id: number) {
+    this.log('retryMessage', id);
+    const message = this.ownMessage(id, ['failed'], 'only a message that failed to send can be retried');
+    this.updateMessage(id, 'pending');
+    if (this.online) this.transmit(message);
+    return structuredClone(message);
+  }
+
+  async deleteMessage(id: number) {
+    this.log('deleteMessage', id);
+    const message = this.ownMessage(id, ['pending', 'failed'], 'only a message that was not sent can be deleted');
+    this.messages = this.messages.filter((m) => m !== message);
+    this.emit({ type: 'message_deleted', id, conversation: message.conversation });
+    this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(message.conversation)] });
+  }
+
+  async setChatState(jid: string, state: ChatState) {
+    this.log('setChatState', jid, state);
+    this.requireSession();
+  }
+
+  async reconnectNow() {
+    this.log('reconnectNow');
+    this.requireSession();
+    if (this.current.connection?.state === 'reconnecting') this.setConnection({ state: 'connecting' });
   }
 
   async markRead(conversation: string) {

@@ -47,7 +47,7 @@ describe('engine events are applied per frame', () => {
     const sent: Message[] = [];
     for (let i = 0; i < 5000; i++) sent.push(backend.receive(BOB, `burst ${i}`, 2000 + i));
     // A duplicate (a repeated event) and one already shown change nothing.
-    backend.emit({ type: 'messages_received', messages: [sent[10], sent[4999]] });
+    backend.emit({ type: 'messages_received', messages: [sent[10], sent[4999]], catch_up: false });
     expect(frames).toHaveLength(1);
     expect(store.messages[BOB]).toHaveLength(1);
 
@@ -90,7 +90,7 @@ describe('engine events are applied per frame', () => {
     backend.receive(BOB, 'new', 9999);
     frame();
     expect(await store.loadOlder(BOB)).toBe(PAGE);
-    backend.emit({ type: 'messages_received', messages: [history[0], history[PAGE * 2 - 1]] });
+    backend.emit({ type: 'messages_received', messages: [history[0], history[PAGE * 2 - 1]], catch_up: false });
     frame();
     const ids = store.messages[BOB].map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -115,7 +115,7 @@ describe('main window', () => {
     expect(within(log).getByRole('separator', { name: 'Today' })).toBeInTheDocument();
     expect(within(log).getByRole('separator', { name: 'Yesterday' })).toBeInTheDocument();
     expect(within(log).getByText('today text').closest('article')).toHaveClass('own');
-    expect(within(log).getByText('Sent')).toBeInTheDocument();
+    expect(within(log).getByRole('img', { name: 'Sent' })).toBeInTheDocument();
 
     const composer = screen.getByRole('textbox', { name: 'Message' });
     expect(composer).toHaveFocus();

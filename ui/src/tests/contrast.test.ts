@@ -34,5 +34,11 @@ describe('colour contrast', () => {
       expect(contrast(v['--danger'], v['--bg-elev'])).toBeGreaterThanOrEqual(4.5);
       expect(contrast(v['--accent-fg'], v['--accent'])).toBeGreaterThanOrEqual(4.5);
     });
+
+    it(`delivery marks on our own messages are readable in the ${name} theme`, () => {
+      expect(contrast(v['--read'], v['--own'])).toBeGreaterThanOrEqual(4.5);
+      // A failed message's bubble is --bg-elev, so "Not sent" is --danger on it.
+      expect(contrast(v['--danger'], v['--bg-elev'])).toBeGreaterThanOrEqual(4.5);
+    });
   }
 });
