@@ -386,7 +386,12 @@ fn deliver(app: &AppHandle, event: &Event, catch_up: &mut CatchUp) {
         // Fetched from the archive after being offline: one summary when the sync is done.
         Event::MessagesReceived { messages, catch_up: true } => catch_up.add(messages),
         Event::SyncStarted => *catch_up = CatchUp::default(),
-        Event::SyncFinished { .. } => crate::notifications::notify_catch_up(app, catch_up.take()),
+        Event::SyncFinished { received } => {
+            let messages = catch_up.take();
+            if *received > 0 {
+                crate::notifications::notify_catch_up(app, messages);
+            }
+        }
         Event::ConversationsChanged { conversations } => {
             crate::tray::set_conversations(app, conversations, false)
         }

@@ -181,7 +181,7 @@ async fn desktop_app_signs_in_chats_notifies_and_remembers() {
         d.wait("own reply in the log", "//*[@role='log']//article[starts-with(@aria-label, 'You,')][contains(., 'Sounds good, see you there')]");
     });
     let got = expect_event(&mut b.events, "alice's reply at bob", |e| match e {
-        Event::MessagesReceived { messages } => messages.iter().find(|m| m.body == "Sounds good, see you there").cloned(),
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "Sounds good, see you there").cloned(),
         _ => None,
     })
     .await;
