@@ -14,6 +14,8 @@
 //! end-to-end tests are modules of it (tests/system/e2e/*.rs).
 
 mod common;
+#[path = "e2e/delivery.rs"]
+mod delivery;
 #[path = "e2e/hostile.rs"]
 mod hostile;
 
@@ -77,19 +79,12 @@ fn screens(d: &Driver, first: usize, theme: Option<&str>, suffix: &str) {
     let bob_log = "//*[@role='log' and @aria-label='Messages with Bob']";
     d.wait("Bob's conversation", bob_log);
 
-    // Settings: the theme select is labelled "Theme" inside the dialog named "Settings".
-    d.click(&d.wait("Settings button", "//button[normalize-space()='Settings…']"));
-    let dialog = "//*[@role='dialog' and @aria-labelledby=//h2[normalize-space()='Settings']/@id]";
-    d.wait("Settings dialog", dialog);
+    open_settings(d);
     if let Some(theme) = theme {
-        let select = d.wait("Theme select", &format!("{dialog}//label[starts-with(normalize-space(), 'Theme')]//select"));
-        d.click(&d.wait("theme option", &format!("{dialog}//label[starts-with(normalize-space(), 'Theme')]//select/option[@value='{theme}']")));
-        poll(&format!("theme {theme} chosen"), UI_WAIT, || (d.prop(&select, "value") == json!(theme)).then_some(()));
-        poll(&format!("the page in the {theme} theme"), UI_WAIT, || (page_is_dark(d) == (theme == "dark")).then_some(()));
+        pick_theme(d, theme);
     }
     d.screenshot(&format!("{:02}-settings-{suffix}", first + 1));
-    d.click(&d.wait("Settings Close button", &format!("{dialog}//button[normalize-space()='Close']")));
-    poll("Settings dialog closed", UI_WAIT, || d.find_all(dialog).is_empty().then_some(()));
+    close_settings(d);
     d.screenshot(&format!("{:02}-main-window-{suffix}", first));
 
     // Quick switcher: Ctrl+K from the composer, "Bo" typed.
@@ -112,6 +107,35 @@ fn screens(d: &Driver, first: usize, theme: Option<&str>, suffix: &str) {
     d.screenshot(&format!("{:02}-search-{suffix}", first + 3));
     d.click(&d.wait("Close search button", "//button[normalize-space()='Close search']"));
     poll("search closed", UI_WAIT, || d.find_all("//ul[@aria-label='Search results']").is_empty().then_some(()));
+}
+
+/// The Settings dialog.
+const SETTINGS_DIALOG: &str = "//*[@role='dialog' and @aria-labelledby=//h2[normalize-space()='Settings']/@id]";
+
+fn open_settings(d: &Driver) {
+    d.click(&d.wait("Settings button", "//button[normalize-space()='Settings…']"));
+    d.wait("Settings dialog", SETTINGS_DIALOG);
+}
+
+fn close_settings(d: &Driver) {
+    d.click(&d.wait("Settings Close button", &format!("{SETTINGS_DIALOG}//button[normalize-space()='Close']")));
+    poll("Settings dialog closed", UI_WAIT, || d.find_all(SETTINGS_DIALOG).is_empty().then_some(()));
+}
+
+/// In the open Settings dialog: the select labelled "Theme" set to `theme`, and the page in it.
+fn pick_theme(d: &Driver, theme: &str) {
+    let select = format!("{SETTINGS_DIALOG}//label[starts-with(normalize-space(), 'Theme')]//select");
+    let select_el = d.wait("Theme select", &select);
+    d.click(&d.wait("theme option", &format!("{select}/option[@value='{theme}']")));
+    poll(&format!("theme {theme} chosen"), UI_WAIT, || (d.prop(&select_el, "value") == json!(theme)).then_some(()));
+    poll(&format!("the page in the {theme} theme"), UI_WAIT, || (page_is_dark(d) == (theme == "dark")).then_some(()));
+}
+
+/// Switches the app to `theme` through the Settings dialog.
+fn choose_theme(d: &Driver, theme: &str) {
+    open_settings(d);
+    pick_theme(d, theme);
+    close_settings(d);
 }
 
 /// Whether the page background is dark (relative luminance below one half).
