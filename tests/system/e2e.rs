@@ -55,6 +55,11 @@ fn list_titled(title: &str) -> String {
 
 /// Fills the sign-in form (opening Advanced if needed) and submits it.
 fn sign_in_form(d: &Driver, server: &XmppServer, user: &TestUser, password: &str, remember: bool) {
+    sign_in_form_at(d, server, server.starttls_port(), user, password, remember);
+}
+
+/// [`sign_in_form`] with another port on the server's host (a proxy's).
+fn sign_in_form_at(d: &Driver, server: &XmppServer, port: u16, user: &TestUser, password: &str, remember: bool) {
     d.wait("sign-in form", "//form[@aria-labelledby='signin-title']");
     d.fill(&d.wait("Address field", &labelled("Address")), &user.jid);
     d.fill(&d.wait("Password field", &labelled("Password")), password);
@@ -68,7 +73,7 @@ fn sign_in_form(d: &Driver, server: &XmppServer, user: &TestUser, password: &str
         d.click(&d.wait("Advanced summary", "//summary[normalize-space()='Advanced']"));
     }
     d.fill(&d.wait("Server host field", &labelled("Server host")), server.host());
-    d.fill(&d.wait("Port field", &labelled("Port")), &server.starttls_port().to_string());
+    d.fill(&d.wait("Port field", &labelled("Port")), &port.to_string());
     d.fill(&d.wait("CA file field", &labelled("Extra CA certificate file")), &server.ca_file().to_string_lossy());
     d.click(&d.wait("Sign in button", "//form//button[@type='submit' and normalize-space()='Sign in']"));
 }

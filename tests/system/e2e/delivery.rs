@@ -2,16 +2,21 @@
 //! → "Bob is typing…" appears and goes; Bob's client receives our message (receipt) and Bob
 //! reads it (displayed marker) → our message shows "Delivered", then "Read"; a message to an
 //! address the server does not know fails → "Not sent" with Retry and Delete, by keyboard.
-//! Screenshots in both themes.
+//! And through a proxy that cuts the app's connection: the banner counts down with "Retry now",
+//! a message written meanwhile waits as "Sending…" and goes out when the connection is back,
+//! and what Bob sent meanwhile (the server restarted: a fresh session, caught up from the
+//! archive) gives ONE notification. Screenshots in both themes.
 
 use rapport_engine::events::Event;
 use rapport_engine::types::ChatState;
 use rapport_system_tests::desktop::{built_app, copy_app, poll, Driver, Env, UI_WAIT};
 use rapport_system_tests::keyring::assert_secret_service;
+use rapport_system_tests::proxy::ChaosProxy;
 use rapport_system_tests::server::{RosterItem, XmppServer};
+use serde_json::json;
 
 use super::common::{expect_event, sign_in};
-use super::{choose_theme, e2e_enabled, serial, sign_in_form};
+use super::{choose_theme, e2e_enabled, serial, sign_in_form, sign_in_form_at};
 
 const BOB_LOG: &str = "//*[@role='log' and @aria-label='Messages with Bob']";
 const TYPING: &str = "//main[@aria-label='Conversation with Bob']//*[@role='status' and @aria-live='polite']";
@@ -31,6 +36,13 @@ fn send(d: &Driver, text: &str) {
     let composer = d.wait("Message textbox", "//textarea[@aria-label='Message']");
     d.type_text(&composer, &format!("{text}\u{E007}"));
     d.wait("own message in the log", &own_message(text));
+}
+
+/// XPath of the connection status region (the banner).
+const CONNECTION: &str = "//*[@role='status' and contains(concat(' ', @class, ' '), ' connection ')]";
+
+fn banner_text(d: &Driver) -> String {
+    d.find_all(CONNECTION).first().map(|b| d.text(b).trim().to_owned()).unwrap_or_default()
 }
 
 fn typing_text(d: &Driver) -> String {
@@ -116,4 +128,109 @@ async fn receipts_markers_typing_and_failed_messages_show_in_the_app() {
     });
     b.session.disconnect().await;
     eprintln!("e2e: delivery states, typing and failed messages passed in {:.1?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_shows_a_countdown_queues_messages_and_catches_up_with_one_notification() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _serial = serial();
+    let started = std::time::Instant::now();
+    assert_secret_service();
+
+    let mut server = XmppServer::start_prosody();
+    let alice = server.create_user("alice");
+    let bob = server.create_user("bob");
+    let nobody = format!("nobody-{}@{}", std::process::id(), server.domain());
+    server.set_roster(&alice, &[RosterItem::new(&bob.jid).name("Bob"), RosterItem::new(&nobody).name("Nobody")]);
+    server.set_roster(&bob, &[RosterItem::new(&alice.jid).name("Alice")]);
+    let b = sign_in(&server, &bob).await;
+    // The app connects through the proxy; Bob directly.
+    let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], server.starttls_port())));
+
+    let (_app_dir, app) = tokio::task::block_in_place(|| copy_app(&built_app()));
+    let env = tokio::task::block_in_place(|| Env::start(&app));
+    let queued = "Written while the connection was down";
+    let d = tokio::task::block_in_place(|| {
+        let d = env.launch();
+        sign_in_form_at(&d, &server, proxy.port(), &alice, &alice.password, false);
+        d.wait("Bob online in Contacts", "//ul[@aria-label='Contacts']/li[@aria-label='Bob']//*[@role='img' and @aria-label='Available']");
+        d.click(&d.wait("Bob's row", "//ul[@aria-label='Contacts']/li[@aria-label='Bob']//button"));
+        d.wait("Bob's conversation", BOB_LOG);
+        assert_eq!(banner_text(&d), "", "a connection banner while online");
+        env.wait_for_notification_daemon();
+
+        // --- The connection drops and new ones are refused: "Connection lost — retrying in N s".
+        proxy.refuse_new(true);
+        proxy.cut_all();
+        poll("'Connection lost' in the banner", UI_WAIT, || banner_text(&d).starts_with("Connection lost").then_some(()));
+        // "Retry now" is offered while the countdown runs (it asks for the next attempt at once).
+        let refused = proxy.total_refused();
+        poll("'Retry now' clicked", UI_WAIT, || {
+            let button = d.find_all(&format!("{CONNECTION}//button[normalize-space()='Retry now']")).into_iter().next()?;
+            let countdown = banner_text(&d);
+            d.call("POST", &format!("/element/{}/click", button.0), Some(json!({}))).ok()?;
+            eprintln!("e2e: clicked Retry now at {countdown:?}");
+            Some(())
+        });
+        poll("an attempt after Retry now (refused by the proxy)", UI_WAIT, || (proxy.total_refused() > refused).then_some(()));
+        d.screenshot("33-connection-lost-light");
+
+        // --- Sending still works: the message waits as "Sending…".
+        send(&d, queued);
+        d.wait("the queued message marked Sending…", &mark(queued, "Sending…"));
+        d
+    });
+
+    // --- The server restarts (no resumption is possible); Bob writes while the app is away.
+    tokio::task::block_in_place(|| server.restart());
+    b.session.disconnect().await;
+    let mut b = sign_in(&server, &bob).await;
+    let missed = ["Missed one", "Missed two", "Missed three"];
+    for text in missed {
+        b.session.send_message(&alice.jid, text).await.unwrap();
+    }
+    tokio::task::block_in_place(|| {
+        // Another conversation open: Bob's messages deserve a notification.
+        d.click(&d.wait("Nobody's row", "//ul[@aria-label='Contacts']/li[@aria-label='Nobody']//button"));
+        d.wait("Nobody's conversation", "//*[@role='log' and @aria-label='Messages with Nobody']");
+        d.settle();
+        proxy.refuse_new(false);
+        poll("the banner gone (online, caught up)", UI_WAIT, || banner_text(&d).is_empty().then_some(()));
+    });
+    expect_event(&mut b.events, "the queued message at Bob", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().any(|m| m.body == queued).then_some(()),
+        _ => None,
+    })
+    .await;
+    tokio::task::block_in_place(|| {
+        // Bob's three messages give one notification. From the archive catch-up it reads "3 new
+        // messages while you were offline"; messages the server pushes live at sign-in (Prosody's
+        // offline store, before the catch-up starts) come as one live burst: "3 new messages
+        // from Bob". Never one per message.
+        let about_missed = |all: &[(String, String)]| -> Vec<(String, String)> {
+            all.iter().filter(|(s, b)| s.contains("new messages") || missed.iter().any(|m| b.contains(m))).cloned().collect()
+        };
+        let shown = poll("a notification about Bob's messages", UI_WAIT, || about_missed(&env.notifications()).into_iter().next());
+        eprintln!("e2e: notification for what arrived while the app was away: {shown:?}");
+        assert!(
+            ["3 new messages while you were offline", "3 new messages from Bob"].contains(&shown.0.as_str()) && shown.1.ends_with("Missed three"),
+            "{shown:?}"
+        );
+        d.settle();
+        let all = env.notifications();
+        assert_eq!(about_missed(&all).len(), 1, "one notification for what arrived while away, not one per message: {all:?}");
+
+        d.click(&d.wait("Bob's conversation row", "//ul[@aria-label='Contacts']/li[@aria-label='Bob']//button"));
+        d.wait("Bob's conversation", BOB_LOG);
+        for text in missed {
+            d.wait("a message Bob sent while the app was away", &format!("{BOB_LOG}//article[starts-with(@aria-label, 'Bob,')][contains(., '{text}')]"));
+        }
+        poll("the queued message no longer Sending…", UI_WAIT, || d.find_all(&mark(queued, "Sending…")).is_empty().then_some(()));
+        d.screenshot("34-caught-up-light");
+        env.quit(d);
+    });
+    b.session.disconnect().await;
+    eprintln!("e2e: connection loss, queued message and catch-up passed in {:.1?}", started.elapsed());
 }
