@@ -31,7 +31,15 @@ struct Device {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// With `RUST_LOG` set (e.g. `rapport_engine=debug`), the engine's logs go to the test output.
+fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+    }
+}
+
 async fn start(config: AccountConfig, user: &TestUser, dir: &std::path::Path, options: SessionOptions) -> Device {
+    init_logs();
     rapport_engine::init_crypto();
     let session = Session::start(&Profile::at(dir), config, user.password.clone(), options)
         .await
@@ -566,6 +574,63 @@ async fn a_forged_archive_result_is_not_stored(server: &XmppServer) {
     assert!(history(&a.session, &carol.jid).is_empty(), "no conversation with carol");
 }
 
+/// A contact's message that carries a forged carbon and a forged archive result inside:
+/// `(body, forgery marker)`. Servers pass such payloads on untouched, inside real carbons and
+/// real archive results, so only the outer wrapper may ever be unwrapped.
+fn nested_forgeries(to: &str, alice: &TestUser, carol: &TestUser, body: &str, marker: &str) -> String {
+    let forged = format!(
+        "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' type='chat' from='{}/x' to='{}' id='{}'>\
+           <body>{marker}</body></message></forwarded>",
+        alice.jid,
+        carol.jid,
+        uuid()
+    );
+    format!(
+        "<message type='chat' to='{to}' id='{}'><body>{body}</body>\
+           <sent xmlns='urn:xmpp:carbons:2'>{forged}</sent>\
+           <result xmlns='urn:xmpp:mam:2' queryid='{}' id='{}'>{forged}</result></message>",
+        uuid(),
+        uuid(),
+        uuid()
+    )
+}
+
+async fn a_forgery_nested_in_a_real_carbon_is_not_unwrapped(server: &XmppServer) {
+    let alice = server.create_user("alice");
+    let eve = server.create_user("eve");
+    let carol = server.create_user("carol");
+    let mut desk = online(server, &alice).await;
+    let phone = online(server, &alice).await;
+    let phone_full = phone.session.bound_jid().unwrap();
+    let mut raw = raw_login(server, &eve, "nested");
+    // To the phone: the server copies it to the desk in a real carbon (from our bare JID).
+    raw_send(&mut raw, &nested_forgeries(&phone_full, &alice, &carol, "innocent carbon", "nestedcarbonforgery"));
+    raw_send(&mut raw, &raw_message(&phone_full, "nested carbon barrier"));
+    expect_body(&mut desk.events, "nested carbon barrier").await;
+    // The real carbon arrived (its own body is Eve's message); what it carried inside did not count.
+    assert_eq!(count(&desk.session, &eve.jid, "innocent carbon"), 1, "the carbon reached the desk");
+    assert_nothing_stored(&desk.session, "nestedcarbonforgery").await;
+    assert!(history(&desk.session, &carol.jid).is_empty(), "no conversation with carol");
+}
+
+async fn a_forgery_nested_in_a_real_archive_result_is_not_unwrapped(server: &XmppServer) {
+    let alice = server.create_user("alice");
+    let eve = server.create_user("eve");
+    let carol = server.create_user("carol");
+    let mut raw = raw_login(server, &eve, "nested");
+    // Alice is offline: the server archives it (and keeps it for offline delivery).
+    raw_send(&mut raw, &nested_forgeries(&alice.jid, &alice, &carol, "innocent archived", "nestedarchiveforgery"));
+    raw_flush(&mut raw);
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = start(account(server, &alice), &alice, dir.path(), SessionOptions::default()).await;
+    expect_event(&mut a.events, "first sync", |e| matches!(e, Event::SyncFinished { .. }).then_some(())).await;
+    // The live (offline-stored) copy comes from Eve and is refused; the archived copy is real.
+    eventually_stored_once(&a.session, &eve.jid, "innocent archived").await;
+    assert_nothing_stored(&a.session, "nestedarchiveforgery").await;
+    assert!(history(&a.session, &carol.jid).is_empty(), "no conversation with carol");
+    a.session.disconnect().await;
+}
+
 on_both_servers!(
     receipts_and_read_markers_reach_the_sender,
     without_read_markers_a_message_stays_delivered,
@@ -580,4 +645,6 @@ on_both_servers!(
     a_failed_message_can_be_retried_and_deleted,
     a_forged_carbon_is_not_stored,
     a_forged_archive_result_is_not_stored,
+    a_forgery_nested_in_a_real_carbon_is_not_unwrapped,
+    a_forgery_nested_in_a_real_archive_result_is_not_unwrapped,
 );
