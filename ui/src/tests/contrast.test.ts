@@ -37,8 +37,11 @@ describe('colour contrast', () => {
 
     it(`delivery marks on our own messages are readable in the ${name} theme`, () => {
       expect(contrast(v['--read'], v['--own'])).toBeGreaterThanOrEqual(4.5);
-      // A failed message's bubble is --bg-elev, so "Not sent" is --danger on it.
-      expect(contrast(v['--danger'], v['--bg-elev'])).toBeGreaterThanOrEqual(4.5);
+      // A failed message's bubble is --bg-elev, so "Not sent" is --danger on it; the conversation
+      // list says it too, on the sidebar and on its selected row.
+      for (const background of ['--bg-elev', '--bg-side', '--theirs']) {
+        expect(contrast(v['--danger'], v[background]), background).toBeGreaterThanOrEqual(4.5);
+      }
     });
   }
 });

@@ -67,6 +67,9 @@ describe('delivery states', () => {
     const failed = bubble(log, 'lost');
     expect(failed).toHaveClass('failed');
     expect(within(failed).getByText('Not sent')).toBeInTheDocument();
+    // The conversation list says so too (Bob's conversation may not be the one in view).
+    const conversations = screen.getByRole('navigation', { name: 'Conversations and contacts' });
+    expect(within(conversations).getByRole('button', { name: /Bob.*You: lost.*Not sent/ })).toBeInTheDocument();
 
     // Retry: pending again, and (still failing) failed again.
     const retry = within(failed).getByRole('button', { name: 'Retry' });
@@ -76,12 +79,21 @@ describe('delivery states', () => {
     expect(backend.calls.filter((c) => c.command === 'retryMessage')).toHaveLength(1);
     expect(within(bubble(log, 'lost')).getByText('Not sent')).toBeInTheDocument();
 
+    // The button had the focus and went away (pending): the focus is on the log, from which
+    // Tab reaches the failed message's buttons again.
+    expect(log).toHaveFocus();
+    await user.tab();
+    expect(within(bubble(log, 'lost')).getByRole('button', { name: 'Retry' })).toHaveFocus();
+
     // Delete: gone from the log and the conversation list's preview.
     await user.tab();
     expect(within(bubble(log, 'lost')).getByRole('button', { name: 'Delete' })).toHaveFocus();
     await user.keyboard('{Enter}');
     await flush();
     expect(within(log).queryByText('lost')).not.toBeInTheDocument();
+    // The focus does not fall to the page with the button: it is on the log.
+    expect(log).toHaveFocus();
+    expect(within(conversations).queryByText('Not sent')).not.toBeInTheDocument();
     expect(backend.calls.find((c) => c.command === 'deleteMessage')?.args).toEqual([Number(failed.dataset.messageId)]);
   });
 
