@@ -171,6 +171,20 @@ async fn receipts_and_read_markers_reach_the_sender(server: &XmppServer) {
     assert_eq!(state_of(&a.session, sent.id), DeliveryState::Read, "stored, not only announced");
 }
 
+async fn a_message_to_an_offline_contact_is_marked_delivered_when_they_come_online(server: &XmppServer) {
+    let alice = server.create_user("alice");
+    let bob = server.create_user("bob");
+    mutual(server, &alice, &bob);
+    let mut a = online(server, &alice).await;
+    let sent = a.session.send_message(&bob.jid, "read this when you are back").await.unwrap();
+    expect_state(&mut a.events, sent.id, DeliveryState::Sent).await;
+    let b = online(server, &bob).await;
+    expect_state(&mut a.events, sent.id, DeliveryState::Delivered).await;
+    eventually_stored_once(&b.session, &alice.jid, "read this when you are back").await;
+    b.session.mark_read(&alice.jid).await.unwrap();
+    expect_state(&mut a.events, sent.id, DeliveryState::Read).await;
+}
+
 async fn without_read_markers_a_message_stays_delivered(server: &XmppServer) {
     let (alice, bob, mut a, mut b) = contacts_online(server).await;
     b.session.set_send_read_markers(false);
@@ -326,15 +340,22 @@ async fn catch_up_brings_messages_from_while_offline_exactly_once(server: &XmppS
     const MISSED: usize = 5;
     let missed: Vec<String> = (0..MISSED).map(|i| format!("missed {i}")).collect();
     send_acked(&mut b, &alice.jid, &missed.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    // Meanwhile Alice writes to Bob from her phone.
+    let mut phone = online(server, &alice).await;
+    send_acked(&mut phone, &bob.jid, &["from the phone meanwhile"]).await;
+    phone.session.disconnect().await;
 
     let mut a = start(account(server, &alice), &alice, dir_a.path(), SessionOptions::default()).await;
     let (caught, received) = collect_catch_up(&mut a.events).await;
-    assert_eq!(received, MISSED as u32, "SyncFinished counts the new messages; caught up: {caught:?}");
-    for body in &missed {
-        assert!(caught.contains(body), "{body:?} came with catch_up: {caught:?}");
+    assert_eq!(received, MISSED as u32, "SyncFinished counts the new incoming messages; caught up: {caught:?}");
+    for body in missed.iter().map(String::as_str).chain(["from the phone meanwhile"]) {
+        assert!(caught.iter().any(|m| m.body == body), "{body:?} came with catch_up: {caught:#?}");
     }
-    let stored: Vec<String> = history(&a.session, &bob.jid).into_iter().rev().map(|m| m.body).collect();
-    assert_eq!(stored, ["before 0", "before 1", "missed 0", "missed 1", "missed 2", "missed 3", "missed 4"], "once each, in order");
+    let stored: Vec<(String, Direction)> = history(&a.session, &bob.jid).into_iter().rev().map(|m| (m.body, m.direction)).collect();
+    let incoming = |body: &str| (body.to_owned(), Direction::Incoming);
+    let mut expected: Vec<_> = ["before 0", "before 1", "missed 0", "missed 1", "missed 2", "missed 3", "missed 4"].map(incoming).to_vec();
+    expected.push(("from the phone meanwhile".to_owned(), Direction::Outgoing));
+    assert_eq!(stored, expected, "once each, in order");
     a.session.disconnect().await;
 }
 
@@ -356,12 +377,12 @@ async fn eventually_stored_once(session: &Session, conversation: &str, body: &st
     .await;
 }
 
-/// The bodies of catch-up messages up to `SyncFinished`, and its count.
-async fn collect_catch_up(events: &mut broadcast::Receiver<Event>) -> (Vec<String>, u32) {
+/// The catch-up messages up to `SyncFinished`, and its count.
+async fn collect_catch_up(events: &mut broadcast::Receiver<Event>) -> (Vec<Message>, u32) {
     let mut caught = Vec::new();
     let received = expect_event(events, "catch-up to finish", |e| match e {
         Event::MessagesReceived { messages, catch_up: true } => {
-            caught.extend(messages.iter().map(|m| m.body.clone()));
+            caught.extend(messages.iter().cloned());
             None
         }
         Event::SyncFinished { received } => Some(*received),
@@ -633,6 +654,7 @@ async fn a_forgery_nested_in_a_real_archive_result_is_not_unwrapped(server: &Xmp
 
 on_both_servers!(
     receipts_and_read_markers_reach_the_sender,
+    a_message_to_an_offline_contact_is_marked_delivered_when_they_come_online,
     without_read_markers_a_message_stays_delivered,
     a_stranger_gets_no_receipt,
     a_forged_receipt_or_marker_from_a_third_party_changes_nothing,
