@@ -1,5 +1,5 @@
 //! Issue 4 in the real app: what the peer does shows up here. Bob's engine types (chat states)
-//! → "Bob is typing…" appears and goes; Bob's client receives our message (receipt) and Bob
+//! → "Bob is typing…" appears and goes; our typing reaches Bob as `composing`; Bob's client receives our message (receipt) and Bob
 //! reads it (displayed marker) → our message shows "Delivered", then "Read"; a message to an
 //! address the server does not know fails → "Not sent" with Retry and Delete, by keyboard.
 //! And through a proxy that cuts the app's connection: the banner counts down with "Retry now",
@@ -92,6 +92,12 @@ async fn receipts_markers_typing_and_failed_messages_show_in_the_app() {
     // --- Our message: sent, delivered (Bob's client has it), read (Bob opened the conversation).
     let text = "Did you get the slides?";
     tokio::task::block_in_place(|| send(&d, text));
+    // Typing it told Bob (set_chat_state from the composer), before the message itself.
+    expect_event(&mut b.events, "Alice composing, at Bob", |e| match e {
+        Event::ChatStateChanged { conversation, state: ChatState::Composing } if *conversation == alice.jid => Some(()),
+        _ => None,
+    })
+    .await;
     expect_event(&mut b.events, "Alice's message at Bob", |e| match e {
         Event::MessagesReceived { messages, .. } => messages.iter().any(|m| m.body == text).then_some(()),
         _ => None,
@@ -119,10 +125,18 @@ async fn receipts_markers_typing_and_failed_messages_show_in_the_app() {
         let retry = d.wait("Retry button", &format!("{failed}//button[normalize-space()='Retry']"));
         // By keyboard: Enter sent to the button (WebDriver focuses it first).
         d.type_text(&retry, "\u{E007}");
-        d.wait("Not sent again after the retry", &failed);
-        let delete = d.wait("Delete button", &format!("{failed}//button[normalize-space()='Delete']"));
-        d.click(&delete);
-        poll("the failed message deleted", UI_WAIT, || d.find_all(&own_message(lost)).is_empty().then_some(()));
+        // The retry fails again ("Not sent" comes back; Delete is refused while it is on the
+        // wire): Delete once it is offered, until the message is gone.
+        poll("the failed message deleted", UI_WAIT, || {
+            if let Some(delete) = d.find_all(&format!("{failed}//button[normalize-space()='Delete']")).first() {
+                let _ = d.call("POST", &format!("/element/{}/click", delete.0), Some(json!({})));
+            }
+            d.find_all(&own_message(lost)).is_empty().then_some(())
+        });
+        // A refused Delete (the retry still on the wire) leaves an error banner: dismiss it.
+        for dismiss in d.find_all("//*[@role='alert']//button[normalize-space()='Dismiss']") {
+            let _ = d.call("POST", &format!("/element/{}/click", dismiss.0), Some(json!({})));
+        }
         choose_theme(&d, "light");
         env.quit(d);
     });
