@@ -209,7 +209,10 @@ pub fn notify_catch_up(app: &AppHandle, messages: Vec<Message>) {
     notify(app, &messages, catch_up_content);
 }
 
-fn notify(app: &AppHandle, messages: &[Message], describe: fn(&Plan<'_>, &dyn Fn(&str) -> String) -> Content) {
+/// Turns a plan into text, given how to name a conversation (`content`, `catch_up_content`).
+type Describe = fn(&Plan<'_>, &dyn Fn(&str) -> String) -> Content;
+
+fn notify(app: &AppHandle, messages: &[Message], describe: Describe) {
     let settings = app.state::<SettingsStore>();
     let state = app.state::<AppState>();
     let view = app.state::<ViewState>().inner.lock().unwrap().clone();
