@@ -398,7 +398,8 @@ async fn send_while_offline_queues_and_listen_shows_catch_up_receipts_and_chat_s
     let mut b = sign_in(server, &bob).await;
     bob_sends(&mut b, &alice.jid, "hello alice").await;
 
-    // The first sign-in of this profile: recent history, then the catch-up checkpoint.
+    // The first sign-in of this profile: Bob's message (kept for us offline), and the catch-up
+    // checkpoint for the next sign-in.
     let mut listen = Running::start(&cli, &["listen", "--json"]);
     let lines = listen.until("first sync", |l| !lines_with(l, "sync_finished", &[]).is_empty()).await;
     assert_eq!(lines_with(&lines, "message", &[("body", "hello alice".into())]).len(), 1, "{lines:#?}");

@@ -525,6 +525,45 @@ async fn a_failed_message_can_be_retried_and_deleted(server: &XmppServer) {
     assert!(a.session.store().message(ok.id).unwrap().is_some());
 }
 
+/// The server's error reply comes before its XEP-0198 ack of the same stanza; a retry in
+/// between must still go out (a slow link makes the gap wide enough to hit every time).
+async fn a_message_retried_before_the_ack_of_its_failure_is_sent_again(server: &XmppServer) {
+    let alice = server.create_user("alice");
+    let proxy = ChaosProxy::start(SocketAddr::from(([127, 0, 0, 1], server.starttls_port())));
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = start(proxied(server, &alice, &proxy), &alice, dir.path(), SessionOptions::default()).await;
+    a.session.wait_online(WAIT).await.unwrap();
+    expect_event(&mut a.events, "sync", |e| matches!(e, Event::SyncFinished { .. }).then_some(())).await;
+    proxy.throttle(Some(400));
+    let nobody = format!("nobody{}@{}", uuid(), server.domain());
+
+    let sent = a.session.send_message(&nobody, "retried at once").await.unwrap();
+    expect_state(&mut a.events, sent.id, DeliveryState::Failed).await;
+    a.session.retry_message(sent.id).await.unwrap();
+    let states = collect_states(&mut a.events, sent.id, DeliveryState::Failed).await;
+    assert_eq!(state_of(&a.session, sent.id), DeliveryState::Failed, "the retry went out and failed again: {states:?}");
+    a.session.disconnect().await;
+}
+
+/// The states message `id` goes through until `last` (or until `WAIT`: then what came).
+async fn collect_states(events: &mut broadcast::Receiver<Event>, id: MessageId, last: DeliveryState) -> Vec<DeliveryState> {
+    let mut states = Vec::new();
+    let _ = tokio::time::timeout(WAIT, async {
+        while let Ok(event) = events.recv().await {
+            if let Event::MessageUpdated { id: i, state, .. } = event {
+                if i == id {
+                    states.push(state);
+                    if state == last {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    states
+}
+
 // ---- spoofing ----
 
 async fn a_forged_carbon_is_not_stored(server: &XmppServer) {
@@ -665,6 +704,7 @@ on_both_servers!(
     a_message_written_before_the_first_connection_is_sent_once_online,
     a_message_written_while_reconnecting_is_sent_once_back,
     a_failed_message_can_be_retried_and_deleted,
+    a_message_retried_before_the_ack_of_its_failure_is_sent_again,
     a_forged_carbon_is_not_stored,
     a_forged_archive_result_is_not_stored,
     a_forgery_nested_in_a_real_carbon_is_not_unwrapped,
