@@ -444,7 +444,9 @@ export class AppStore {
   /** Sends a failed message again. Its new states (pending, then sent or failed) come as events:
    * the answer may arrive after them. */
   async retry(message: Message) {
-    await this.run(async () => void (await this.backend.retryMessage(message.id)));
+    await this.run(async () => {
+      await this.backend.retryMessage(message.id);
+    });
   }
 
   /** Deletes our own message that failed or has not left yet. */
@@ -548,8 +550,12 @@ export class AppStore {
       switch (event.type) {
         case 'connection_changed':
           if (this.status) this.status = { ...this.status, connection: event.state };
-          // A sync cut short by a lost connection never finishes; the next session starts another.
-          if (event.state.state !== 'online') this.syncing = false;
+          // A sync cut short by a lost connection never finishes (the next session starts
+          // another), and nobody's typing is known while we are away.
+          if (event.state.state !== 'online') {
+            this.syncing = false;
+            this.typing.clear();
+          }
           break;
         case 'chat_state_changed':
           this.typing.update(event.conversation, event.state);

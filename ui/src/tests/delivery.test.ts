@@ -164,6 +164,16 @@ describe('chat states', () => {
     expect(typing()).toHaveTextContent('');
   });
 
+  it('losing the connection hides the indicator (nothing is known while away)', async () => {
+    const { backend } = await openBob();
+    backend.contactChatState(BOB, 'composing');
+    await flush();
+    expect(document.querySelector('.typing')).toHaveTextContent('Bob is typing…');
+    backend.setConnection({ state: 'reconnecting', attempt: 1, retry_in_ms: 1000, reason: null });
+    await flush();
+    expect(document.querySelector('.typing')).toHaveTextContent('');
+  });
+
   it('a contact typing in another conversation shows nothing here', async () => {
     const { backend } = await openBob();
     backend.contactChatState('carol@localhost', 'composing');
