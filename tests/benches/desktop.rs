@@ -114,6 +114,7 @@ async fn prepare_profile(profile: &Profile, server: &XmppServer, alice: &TestUse
             origin_id: Some(format!("origin-{i}")),
             stanza_id: Some(format!("stanza-{i}")),
             state: if incoming { DeliveryState::None } else { DeliveryState::Sent },
+            stamped_by_author: false,
             remote_id: None,
             markable: false,
         });

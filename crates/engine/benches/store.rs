@@ -106,6 +106,7 @@ fn message(rng: &mut Rng, seq: u64, conversation: String, timestamp: i64) -> New
             DeliveryState::None
         },
         conversation,
+        stamped_by_author: false,
         remote_id: None,
         markable: false,
     }

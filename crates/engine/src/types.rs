@@ -95,6 +95,9 @@ pub struct NewMessage {
     pub origin_id: Option<String>,
     pub stanza_id: Option<String>,
     pub state: DeliveryState,
+    /// `timestamp` is the author's own clock (their delay, or a time-ordered origin-id), not a
+    /// server stamp or our receive time; see `pipeline::time`.
+    pub stamped_by_author: bool,
     /// The stanza's `id` attribute, which receipts and chat markers refer to (incoming only).
     pub remote_id: Option<String>,
     /// The sender asked for a displayed marker (XEP-0333 `<markable/>`).

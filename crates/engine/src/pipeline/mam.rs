@@ -51,6 +51,8 @@ pub fn result(message: &XmppMessage, own: &BareJid) -> Option<Result<ArchivedMes
 pub struct PageRequest {
     /// Only the conversation with this contact.
     pub with: Option<BareJid>,
+    /// Only messages from this time on.
+    pub start: Option<Millis>,
     /// Only messages up to this time.
     pub end: Option<Millis>,
     /// The page right after this archive id (catching up, oldest first).
@@ -65,8 +67,10 @@ pub fn query(query_id: &str, page: &PageRequest) -> Element {
     if let Some(with) = &page.with {
         form = form.append(field("with", with.as_str(), None));
     }
-    if let Some(end) = page.end.and_then(chrono::DateTime::from_timestamp_millis) {
-        form = form.append(field("end", &end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), None));
+    for (var, time) in [("start", page.start), ("end", page.end)] {
+        if let Some(time) = time.and_then(chrono::DateTime::from_timestamp_millis) {
+            form = form.append(field(var, &time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), None));
+        }
     }
     let mut set = Element::builder("set", ns::RSM).append(Element::builder("max", ns::RSM).append(page.max.to_string()));
     if let Some(after) = &page.after {

@@ -2,7 +2,6 @@
 //! act on, or a typed rejection. Pure functions over parsed stanzas, so every rule is unit-tested.
 //! The session then dedupes and stores (one transaction per batch) and emits events.
 
-use xmpp_parsers::date::DateTime;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Message as XmppMessage, MessageType};
 use xmpp_parsers::minidom::Element;
@@ -16,6 +15,7 @@ pub mod carbons;
 pub mod chat_states;
 pub mod mam;
 pub mod receipts;
+pub mod time;
 
 /// Stanzas processed (and stored in one transaction) together at most. Batches grow with the
 /// load: what arrived while the previous batch was being stored (see `QUEUE_DEPTH`).
@@ -109,13 +109,15 @@ pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accep
     let body = chat_body(message)?;
     // A message from another resource of ours without carbons wrapping is a note to self.
     let stanza_id = addressed_to_bare(message, ctx.own).then(|| trusted_stanza_id(&message.payloads, ctx.own)).flatten();
+    let written = time::written_at(message, None, ctx.now);
     Ok(Accepted {
         message: NewMessage {
             conversation: from.to_bare().to_string(),
             direction: Direction::Incoming,
             sender: from.to_string(),
             body,
-            timestamp: message_timestamp(&message.payloads, ctx.now),
+            timestamp: written.millis,
+            stamped_by_author: written.by_author,
             origin_id: origin_id(&message.payloads),
             stanza_id,
             state: DeliveryState::None,
@@ -127,9 +129,9 @@ pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accep
 }
 
 /// Accepts a message that reached us forwarded by our own server (a carbon copy or an archive
-/// result), with the time and archive id the wrapper vouches for. A message from our own account
-/// (any resource) is ours: outgoing, in the conversation with its recipient.
-pub fn accept_forwarded(message: &XmppMessage, own: &BareJid, timestamp: Millis, stanza_id: Option<String>) -> Result<Accepted, Rejection> {
+/// result), with the time (if any) and archive id the wrapper vouches for. A message from our own
+/// account (any resource) is ours: outgoing, in the conversation with its recipient.
+pub fn accept_forwarded(message: &XmppMessage, own: &BareJid, vouched: Option<Millis>, now: Millis, stanza_id: Option<String>) -> Result<Accepted, Rejection> {
     let from = message.from.as_ref().ok_or(Rejection::NoSender { kind: "forwarded message" })?;
     let body = chat_body(message)?;
     let ours = from.to_bare() == *own;
@@ -139,13 +141,15 @@ pub fn accept_forwarded(message: &XmppMessage, own: &BareJid, timestamp: Millis,
     } else {
         from.to_bare()
     };
+    let written = time::written_at(message, vouched, now);
     Ok(Accepted {
         message: NewMessage {
             conversation: conversation.to_string(),
             direction: if ours { Direction::Outgoing } else { Direction::Incoming },
             sender: from.to_string(),
             body,
-            timestamp,
+            timestamp: written.millis,
+            stamped_by_author: written.by_author,
             origin_id: origin_id(&message.payloads),
             stanza_id: stanza_id.filter(|id| valid_id(id)),
             state: if ours { DeliveryState::Sent } else { DeliveryState::None },
@@ -184,17 +188,6 @@ fn addressed_to_bare(message: &XmppMessage, own: &BareJid) -> bool {
         None => true,
         Some(to) => to.resource().is_none() && to.to_bare() == *own,
     }
-}
-
-/// XEP-0203 delay if present and believable; otherwise the time we received it.
-pub fn message_timestamp(payloads: &[Element], now: Millis) -> Millis {
-    payloads
-        .iter()
-        .find(|p| p.is("delay", ns::DELAY))
-        .and_then(|p| p.attr("stamp"))
-        .and_then(|stamp| stamp.parse::<DateTime>().ok())
-        .map(|stamp| clamp_timestamp(stamp.0.timestamp_millis(), now))
-        .unwrap_or(now)
 }
 
 /// Timestamps from the network are hints: before 2000 or in the future they become "now".

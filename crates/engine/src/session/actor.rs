@@ -53,9 +53,12 @@ pub struct Actor {
     pub(super) delivery_reports: (mpsc::UnboundedSender<DeliveryReport>, mpsc::UnboundedReceiver<DeliveryReport>),
     /// Open archive queries and the results collected for each so far.
     archive_queries: HashMap<String, Vec<NewMessage>>,
+    /// Recently finished (or timed out) queries, whose late results are dropped quietly.
+    finished_queries: std::collections::VecDeque<String>,
     pub(super) sync: SyncState,
     /// The chat state we last sent to each contact.
     chat_states: HashMap<xmpp_parsers::jid::BareJid, ChatState>,
+    last_send_time: i64,
 }
 
 /// How a message we put on the wire ended up.
@@ -77,6 +80,8 @@ pub(super) struct SyncState {
     pub held: Vec<Received>,
     /// Live messages may move the archive checkpoint: everything before them is stored.
     pub checkpoint_follows_live: bool,
+    /// The last catch-up gave up; the next resumption runs it again.
+    pub incomplete: bool,
 }
 
 /// A live message accepted for storage, with what its sender asked us to answer.
@@ -104,8 +109,10 @@ impl Actor {
             transmissions: 0,
             delivery_reports: mpsc::unbounded_channel(),
             archive_queries: HashMap::new(),
+            finished_queries: std::collections::VecDeque::new(),
             sync: SyncState::default(),
             chat_states: HashMap::new(),
+            last_send_time: 0,
         }
     }
 
@@ -180,10 +187,12 @@ impl Actor {
     }
 
     async fn shutdown(&mut self) {
-        if let Some(stream) = self.stream.take() {
+        // Not connected: nothing to say goodbye to (closing would wait for a reconnection).
+        if let Some(stream) = self.stream.take().filter(|_| self.live) {
             let _ = stream.send(Box::new(Presence::new(xmpp_parsers::presence::Type::Unavailable).into())).await;
             let _ = tokio::time::timeout(Duration::from_secs(3), stream.close()).await;
         }
+        self.live = false;
         self.iq.expire(true);
         self.set_state(ConnectionState::Offline { reason: None });
     }
@@ -222,6 +231,10 @@ impl Actor {
             Command::ArchivePage { request, reply } => self.query_archive(request, reply).await,
             Command::ArchiveAnswered { query_id, answer, reply } => {
                 let messages = self.archive_queries.remove(&query_id).unwrap_or_default();
+                if self.finished_queries.len() >= 32 {
+                    self.finished_queries.pop_front();
+                }
+                self.finished_queries.push_back(query_id);
                 let page = answer.and_then(|element| {
                     let element = element.ok_or_else(|| EngineError::protocol("empty archive answer"))?;
                     let end = mam::page_end(element).map_err(EngineError::protocol)?;
@@ -229,7 +242,7 @@ impl Actor {
                 });
                 let _ = reply.send(page);
             }
-            Command::CatchUpDone { generation, received } => self.on_catch_up_done(generation, received).await,
+            Command::CatchUpDone { generation, received, complete } => self.on_catch_up_done(generation, received, complete).await,
             Command::Disconnect { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -255,13 +268,18 @@ impl Actor {
     }
 
     async fn send_message(&mut self, to: xmpp_parsers::jid::BareJid, body: String) -> crate::Result<crate::types::Message> {
+        // Unique, increasing send times: receivers order our messages by them (see
+        // `pipeline::time`), also when a burst sends several in one millisecond.
+        let timestamp = now_millis().max(self.last_send_time + 1);
+        self.last_send_time = timestamp;
         let new = NewMessage {
             conversation: to.to_string(),
             direction: Direction::Outgoing,
             sender: self.shared.account.to_string(),
             body,
-            timestamp: now_millis(),
-            origin_id: Some(uuid::Uuid::new_v4().to_string()),
+            timestamp,
+            stamped_by_author: true,
+            origin_id: Some(pipeline::time::time_ordered_id(timestamp)),
             stanza_id: None,
             state: DeliveryState::Pending,
             remote_id: None,
@@ -330,14 +348,17 @@ impl Actor {
                 self.live = true;
                 self.chat_states.clear();
                 self.sync.generation += 1;
-                // Without a checkpoint the catch-up only fetches older history: nothing to hold.
-                self.sync.catching_up = super::sync::checkpoint(&self.shared.store).is_some();
+                // A first sync only fetches older history: nothing to hold.
+                self.sync.catching_up = super::sync::start(&self.shared.store) != super::sync::Start::FirstSync;
                 self.sync.checkpoint_follows_live = false;
                 self.start_new_session(&features, online, self.sync.generation);
                 self.resend_outbox().await;
             }
             Lifecycle::Resumed => {
                 self.live = true;
+                if std::mem::take(&mut self.sync.incomplete) {
+                    self.catch_up_again();
+                }
                 self.shared.session_worked.store(true, std::sync::atomic::Ordering::Relaxed);
                 if let Some(info) = &self.last_login {
                     self.set_state(login_state(info, &jid, true));
@@ -479,8 +500,10 @@ impl Actor {
         let Some(from) = message.from.clone() else {
             return tracing::warn!(rejection = %Rejection::NoSender { kind: "message" }, "message rejected");
         };
+        // A delayed message (stored offline by the server) carries a stale chat state.
+        let delayed = message.payloads.iter().any(|p| p.is("delay", xmpp_parsers::ns::DELAY));
         if from.to_bare() != own {
-            if let Some(state) = chat_states::parse(&message) {
+            if let Some(state) = chat_states::parse(&message).filter(|_| !delayed) {
                 batch.other.push(Event::ChatStateChanged { conversation: from.to_bare().to_string(), state });
             }
             if let Some(ack) = receipts::acknowledgement(&message) {
@@ -511,7 +534,7 @@ impl Actor {
             Ok(copy) => copy,
             Err(rejection) => return tracing::warn!(%rejection, "carbon copy rejected"),
         };
-        let timestamp = copy.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now)).unwrap_or(now);
+        let vouched = copy.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
         let inner = &copy.message;
         if let (Some(ack), Some(from)) = (receipts::acknowledgement(inner), inner.from.as_ref()) {
             if copy.sent {
@@ -525,7 +548,7 @@ impl Actor {
                 self.acknowledge(&from.to_bare(), &ack, batch);
             }
         }
-        match pipeline::accept_forwarded(inner, &self.shared.account, timestamp, None) {
+        match pipeline::accept_forwarded(inner, &self.shared.account, vouched, now, None) {
             Ok(accepted) => {
                 let from = inner.from.clone().expect("accepted messages have a sender");
                 received.push(Received { message: accepted.message, from, wants_receipt: false, direct: false });
@@ -548,12 +571,15 @@ impl Actor {
             Ok(archived) => archived,
             Err(rejection) => return tracing::warn!(%rejection, "archive result rejected"),
         };
+        if self.finished_queries.contains(&archived.query_id) {
+            return tracing::debug!(query_id = archived.query_id, "late archive result of a finished query dropped");
+        }
         let Some(collected) = self.archive_queries.get_mut(&archived.query_id) else {
             let rejection = Rejection::UnsolicitedArchiveResult { query_id: archived.query_id };
             return tracing::warn!(%rejection, "archive result rejected");
         };
-        let timestamp = archived.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now)).unwrap_or(now);
-        match pipeline::accept_forwarded(&archived.message, &self.shared.account, timestamp, Some(archived.archive_id)) {
+        let vouched = archived.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
+        match pipeline::accept_forwarded(&archived.message, &self.shared.account, vouched, now, Some(archived.archive_id)) {
             Ok(accepted) => collected.push(accepted.message),
             Err(Rejection::Empty) => {
                 let from = archived.message.from.as_ref().map(|f| f.to_bare());
@@ -583,12 +609,14 @@ impl Actor {
         });
     }
 
-    async fn on_catch_up_done(&mut self, generation: u64, received: u32) {
+    async fn on_catch_up_done(&mut self, generation: u64, received: u32, complete: bool) {
         if generation != self.sync.generation {
             return;
         }
         self.sync.catching_up = false;
-        self.sync.checkpoint_follows_live = true;
+        // An unfinished catch-up leaves a gap: live ids must not move the checkpoint past it.
+        self.sync.checkpoint_follows_live = complete;
+        self.sync.incomplete = !complete;
         let held = std::mem::take(&mut self.sync.held);
         let mut batch = Batch::default();
         self.store_received(held, &mut batch).await;
@@ -596,6 +624,14 @@ impl Actor {
         self.flush();
         self.shared.snapshot.lock().unwrap().syncing = false;
         self.emit(Event::SyncFinished { received });
+    }
+
+    /// Runs the catch-up that did not finish (live messages are not held meanwhile: the stream
+    /// was resumed, so nothing was missed since; only the older gap is filled).
+    fn catch_up_again(&self) {
+        let session = super::Session { shared: self.shared.clone() };
+        let generation = self.sync.generation;
+        tokio::spawn(async move { super::sync::catch_up(&session, generation).await });
     }
 
     async fn send_chat_state(&mut self, to: xmpp_parsers::jid::BareJid, state: ChatState) {
@@ -630,7 +666,7 @@ impl Actor {
         }
     }
 
-    fn on_message_error(&self, message: &XmppMessage, batch: &mut Batch) {
+    fn on_message_error(&mut self, message: &XmppMessage, batch: &mut Batch) {
         let (Some(id), Some(from)) = (&message.id, &message.from) else { return };
         let conversation = from.to_bare().to_string();
         let Ok(Some(original)) = self.shared.store.find_by_origin_id(&conversation, &id.0) else { return };
@@ -638,6 +674,8 @@ impl Actor {
             return;
         }
         if let Ok(Some(_)) = self.shared.store.advance_state(original.id, DeliveryState::Failed) {
+            // The server has handled that transmission; a retry is a new one.
+            self.in_flight.remove(&original.id);
             batch.other.push(Event::MessageUpdated { id: original.id, conversation, state: DeliveryState::Failed });
         }
     }

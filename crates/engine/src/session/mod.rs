@@ -95,7 +95,7 @@ enum Command {
     SendPresence { stanza: xmpp_parsers::presence::Presence },
     ArchivePage { request: PageRequest, reply: oneshot::Sender<Result<ArchivePage>> },
     ArchiveAnswered { query_id: String, answer: iq::IqReply, reply: oneshot::Sender<Result<ArchivePage>> },
-    CatchUpDone { generation: u64, received: u32 },
+    CatchUpDone { generation: u64, received: u32, complete: bool },
     Disconnect { done: oneshot::Sender<()> },
 }
 
@@ -255,7 +255,7 @@ impl Session {
         }
     }
 
-    fn is_online(&self) -> bool {
+    pub(crate) fn is_online(&self) -> bool {
         matches!(self.connection_state(), ConnectionState::Online { .. })
     }
 

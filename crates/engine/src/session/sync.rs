@@ -35,45 +35,96 @@ pub fn save_checkpoint(store: &Store, archive_id: &str) {
     }
 }
 
-/// Catches up and tells the actor (which then stores the live messages it held).
+/// Where a new session's catch-up starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// After this archive id.
+    Checkpoint(String),
+    /// No checkpoint (the archive was empty, or the server did not send archive ids live), but
+    /// a history: from a little before its newest message.
+    Time(crate::types::Millis),
+    /// Nothing stored yet: a first sign-in on this machine.
+    FirstSync,
+}
+
+/// How far before the newest stored message a catch-up by time starts (clock differences).
+const TIME_OVERLAP_MS: crate::types::Millis = 5 * 60 * 1000;
+/// Attempts of one catch-up before the session goes on without it (it runs again when the
+/// stream resumes or restarts).
+const ATTEMPTS: u32 = 5;
+
+pub fn start(store: &Store) -> Start {
+    if let Some(id) = checkpoint(store) {
+        return Start::Checkpoint(id);
+    }
+    match store.newest_activity() {
+        Ok(Some(newest)) => Start::Time(newest - TIME_OVERLAP_MS),
+        _ => Start::FirstSync,
+    }
+}
+
+/// Catches up, retrying a few times, and tells the actor (which then stores the live messages it
+/// held, and runs the catch-up again after the next resumption if this one did not finish).
 pub async fn catch_up(session: &Session, generation: u64) {
     session.shared.snapshot.lock().unwrap().syncing = true;
     let _ = session.shared.events.send(Event::SyncStarted);
-    let outcome = match checkpoint(&session.shared.store) {
-        Some(after) => match forward_from(session, after).await {
-            // The checkpoint fell out of the archive (expired): start over from its end.
-            Err(EngineError::ServerError { condition, .. }) if condition == "item-not-found" => first_sync(session).await,
-            other => other,
-        },
-        None => first_sync(session).await,
-    };
-    let received = outcome.unwrap_or_else(|error| {
-        tracing::warn!(%error, "catching up with the archive failed");
-        0
-    });
-    let _ = session.shared.commands.send(Command::CatchUpDone { generation, received }).await;
+    let mut received = 0;
+    let mut complete = false;
+    for attempt in 1..=ATTEMPTS {
+        match catch_up_once(session).await {
+            Ok(count) => {
+                received += count;
+                complete = true;
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%error, attempt, "catching up with the archive failed");
+                if !session.is_online() {
+                    break;
+                }
+                tokio::time::sleep(super::reconnect::backoff(attempt)).await;
+            }
+        }
+    }
+    let _ = session.shared.commands.send(Command::CatchUpDone { generation, received, complete }).await;
 }
 
-/// Pages forward from `after` to the end of the archive; returns the new incoming messages.
-async fn forward_from(session: &Session, mut after: String) -> Result<u32> {
+async fn catch_up_once(session: &Session) -> Result<u32> {
+    let start = start(&session.shared.store);
+    let first_page = match start {
+        Start::Checkpoint(after) => PageRequest { after: Some(after), ..page_request() },
+        Start::Time(since) => PageRequest { start: Some(since), ..page_request() },
+        Start::FirstSync => return first_sync(session).await,
+    };
+    match forward_from(session, first_page).await {
+        // The checkpoint fell out of the archive (expired): go by time instead.
+        Err(EngineError::ServerError { condition, .. }) if condition == "item-not-found" => {
+            let _ = session.shared.store.delete_setting(CHECKPOINT);
+            Box::pin(catch_up_once(session)).await
+        }
+        other => other,
+    }
+}
+
+fn page_request() -> PageRequest {
+    PageRequest { max: PAGE_SIZE, ..PageRequest::default() }
+}
+
+/// Pages forward to the end of the archive; returns the new incoming messages.
+async fn forward_from(session: &Session, first: PageRequest) -> Result<u32> {
+    let mut request = first;
     let mut received = 0;
     loop {
-        let request = PageRequest { after: Some(after.clone()), max: PAGE_SIZE, ..PageRequest::default() };
-        let page = session.archive_page(request).await?;
+        let page = session.archive_page(request.clone()).await?;
         let complete = page.end.complete;
         let last = page.end.last.clone();
         received += store_new(session, page.messages).await?;
-        match last {
-            Some(last) if !complete && last != after => {
-                save_checkpoint(&session.shared.store, &last);
-                after = last;
-            }
-            Some(last) => {
-                save_checkpoint(&session.shared.store, &last);
-                return Ok(received);
-            }
-            None => return Ok(received),
+        let Some(last) = last else { return Ok(received) };
+        save_checkpoint(&session.shared.store, &last);
+        if complete || request.after.as_deref() == Some(last.as_str()) {
+            return Ok(received);
         }
+        request = PageRequest { after: Some(last), ..page_request() };
     }
 }
 

@@ -12,6 +12,8 @@ use crate::types::{Conversation, Direction, Message, MessageId, Millis};
 pub(super) struct ConversationDelta {
     /// The newest inserted message by (timestamp, id).
     newest: Option<(Millis, MessageId)>,
+    newest_incoming: Millis,
+    newest_outgoing: Millis,
     new_unread: i64,
 }
 
@@ -20,6 +22,10 @@ impl ConversationDelta {
         let key = (message.timestamp, message.id);
         if self.newest.is_none_or(|newest| key > newest) {
             self.newest = Some(key);
+        }
+        match message.direction {
+            Direction::Incoming => self.newest_incoming = self.newest_incoming.max(message.timestamp),
+            Direction::Outgoing => self.newest_outgoing = self.newest_outgoing.max(message.timestamp),
         }
         if message.direction == Direction::Incoming && !message.read {
             self.new_unread += 1;
@@ -38,17 +44,19 @@ pub(super) fn apply_delta(
         return Ok(());
     };
     tx.prepare_cached(
-        "INSERT INTO conversations (jid, last_message_id, last_activity, unread) \
-         VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO conversations (jid, last_message_id, last_activity, unread, newest_incoming, newest_outgoing) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (jid) DO UPDATE SET \
            last_message_id = CASE \
              WHEN last_message_id IS NULL \
                OR (excluded.last_activity, excluded.last_message_id) > (last_activity, last_message_id) \
              THEN excluded.last_message_id ELSE last_message_id END, \
            last_activity = max(last_activity, excluded.last_activity), \
-           unread = unread + excluded.unread",
+           unread = unread + excluded.unread, \
+           newest_incoming = max(newest_incoming, excluded.newest_incoming), \
+           newest_outgoing = max(newest_outgoing, excluded.newest_outgoing)",
     )?
-    .execute(params![jid, id, timestamp, delta.new_unread])?;
+    .execute(params![jid, id, timestamp, delta.new_unread, delta.newest_incoming, delta.newest_outgoing])?;
     Ok(())
 }
 
@@ -79,6 +87,13 @@ impl Store {
 
     /// Marks every incoming message of the conversation read and clears its unread count.
     /// Returns how many messages changed.
+    /// The time of the newest stored message of any conversation.
+    pub fn newest_activity(&self) -> Result<Option<Millis>, StoreError> {
+        let conn = self.reader();
+        let newest = conn.prepare_cached("SELECT max(last_activity) FROM conversations")?.query_row([], |row| row.get(0))?;
+        Ok(newest)
+    }
+
     pub fn mark_read(&self, conversation: &str) -> Result<u32, StoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;

@@ -8,6 +8,7 @@ use rusqlite::{
 };
 
 use super::conversations::{self, ConversationDelta};
+use super::order::Newest;
 use super::{InsertOutcome, Store, StoreError};
 use crate::types::{DeliveryState, Direction, Message, MessageId, Millis, NewMessage};
 
@@ -43,8 +44,13 @@ impl Store {
         let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::with_capacity(msgs.len());
         let mut deltas: HashMap<&str, ConversationDelta> = HashMap::new();
+        let mut newest: HashMap<&str, Newest> = HashMap::new();
         for new in msgs {
-            let outcome = insert_one(&tx, new, arrival)?;
+            let conversation_newest = match newest.entry(new.conversation.as_str()) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => entry.insert(Newest::load(&tx, &new.conversation)?),
+            };
+            let outcome = insert_one(&tx, new, arrival, conversation_newest)?;
             if let InsertOutcome::Inserted(message) = &outcome {
                 deltas
                     .entry(new.conversation.as_str())
@@ -138,15 +144,8 @@ enum Arrival {
     History,
 }
 
-/// A new message stamped at most this much before the conversation's newest one is placed right
-/// after it. Servers stamp archived and delayed messages to the second (Prosody) or with their
-/// own clock, so a message that arrived after another may carry a slightly older stamp; the
-/// arrival order (the server's order) is the true one at that scale. Anything older keeps its
-/// own time, like a message that waited on the server while we were offline.
-const ARRIVAL_ORDER_WINDOW_MS: Millis = 2000;
-
 /// Inserts one message or finds the stored copy it duplicates.
-fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Result<InsertOutcome, StoreError> {
+fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: &mut Newest) -> Result<InsertOutcome, StoreError> {
     let origin_id = non_empty(new.origin_id.as_deref());
     let stanza_id = non_empty(new.stanza_id.as_deref());
     let remote_id = non_empty(new.remote_id.as_deref());
@@ -164,8 +163,8 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Resul
         }
     }
     let timestamp = match arrival {
-        Arrival::New => in_arrival_order(tx, &new.conversation, new.timestamp)?,
-        Arrival::History => new.timestamp,
+        Arrival::New if !new.stamped_by_author => newest.place(new.direction, new.timestamp),
+        _ => new.timestamp,
     };
     let changed = tx
         .prepare_cached(
@@ -189,6 +188,7 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Resul
             new.markable,
         ])?;
     if changed == 1 {
+        newest.record(new.direction, timestamp);
         let id = tx.last_insert_rowid();
         index_for_search(tx, id, &new.body, conversation_key)?;
         return Ok(InsertOutcome::Inserted(Message {
@@ -224,18 +224,6 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival) -> Resul
     Err(StoreError::NotFound(format!(
         "message ignored as a duplicate in {conversation} but no stored copy matches"
     )))
-}
-
-/// See [`ARRIVAL_ORDER_WINDOW_MS`].
-fn in_arrival_order(tx: &Transaction<'_>, conversation: &str, timestamp: Millis) -> rusqlite::Result<Millis> {
-    let newest: Option<Millis> = tx
-        .prepare_cached("SELECT timestamp FROM messages WHERE conversation = ?1 ORDER BY timestamp DESC, id DESC LIMIT 1")?
-        .query_row([conversation], |row| row.get(0))
-        .optional()?;
-    Ok(match newest {
-        Some(newest) if timestamp < newest && newest - timestamp <= ARRIVAL_ORDER_WINDOW_MS => newest,
-        _ => timestamp,
-    })
 }
 
 /// Adds a new row to the full-text index, with the same values the row holds.

@@ -88,6 +88,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN remote_id TEXT;
     ALTER TABLE messages ADD COLUMN markable INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX messages_outbox ON messages (id) WHERE state = 'pending';
+    -- Where new messages go in each conversation's order (see store/order.rs).
+    ALTER TABLE conversations ADD COLUMN newest_incoming INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN newest_outgoing INTEGER NOT NULL DEFAULT 0;
+    UPDATE conversations SET
+        newest_incoming = COALESCE((SELECT max(timestamp) FROM messages m
+            WHERE m.conversation = conversations.jid AND m.direction = 'incoming'), 0),
+        newest_outgoing = COALESCE((SELECT max(timestamp) FROM messages m
+            WHERE m.conversation = conversations.jid AND m.direction = 'outgoing'), 0);
     -- Dedupe of messages without origin-id (see `insert_one`).
     CREATE INDEX messages_remote_id ON messages (conversation, remote_id)
         WHERE remote_id IS NOT NULL AND origin_id IS NULL;

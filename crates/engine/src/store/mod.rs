@@ -15,6 +15,7 @@ mod conversations;
 mod messages;
 mod outbox;
 mod migrations;
+mod order;
 mod roster;
 mod search;
 mod settings;
@@ -266,6 +267,7 @@ pub(crate) mod test_util {
             origin_id: None,
             stanza_id: None,
             state: DeliveryState::None,
+            stamped_by_author: false,
             remote_id: None,
             markable: false,
         }

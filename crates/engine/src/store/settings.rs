@@ -14,6 +14,11 @@ impl Store {
         Ok(value)
     }
 
+    pub fn delete_setting(&self, key: &str) -> Result<(), StoreError> {
+        self.writer().prepare_cached("DELETE FROM settings WHERE key = ?1")?.execute([key])?;
+        Ok(())
+    }
+
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         let conn = self.writer();
         conn.prepare_cached("INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)")?
