@@ -1,6 +1,7 @@
 //! Issue 4 in the real app: what the peer does shows up here. Bob's engine types (chat states)
 //! → "Bob is typing…" appears and goes; our typing reaches Bob as `composing`; Bob's client receives our message (receipt) and Bob
-//! reads it (displayed marker) → our message shows "Delivered", then "Read"; a message to an
+//! reads it (displayed marker) → our message shows "Delivered", then "Read"; the other way, Bob
+//! sees his message read here unless "Send read receipts" is off; a message to an
 //! address the server does not know fails → "Not sent" with Retry and Delete, by keyboard.
 //! And through a proxy that cuts the app's connection: the banner counts down with "Retry now",
 //! a message written meanwhile waits as "Sending…" and goes out when the connection is back,
@@ -8,7 +9,7 @@
 //! archive) gives ONE notification. Screenshots in both themes.
 
 use rapport_engine::events::Event;
-use rapport_engine::types::ChatState;
+use rapport_engine::types::{ChatState, DeliveryState};
 use rapport_system_tests::desktop::{built_app, copy_app, poll, Driver, Env, UI_WAIT};
 use rapport_system_tests::keyring::assert_secret_service;
 use rapport_system_tests::proxy::ChaosProxy;
@@ -16,7 +17,7 @@ use rapport_system_tests::server::{RosterItem, XmppServer};
 use serde_json::json;
 
 use super::common::{expect_event, sign_in};
-use super::{choose_theme, e2e_enabled, serial, sign_in_form, sign_in_form_at};
+use super::{choose_theme, close_settings, e2e_enabled, open_settings, serial, sign_in_form, sign_in_form_at, SETTINGS_DIALOG};
 
 const BOB_LOG: &str = "//*[@role='log' and @aria-label='Messages with Bob']";
 const TYPING: &str = "//main[@aria-label='Conversation with Bob']//*[@role='status' and @aria-live='polite']";
@@ -111,6 +112,43 @@ async fn receipts_markers_typing_and_failed_messages_show_in_the_app() {
         d.wait("our message marked Read", &mark(text, "Read"));
         d.screenshot("31-read-light");
     });
+
+    // --- Our read receipts: on by default, Bob sees his message Read once the app shows it; with
+    // "Send read receipts" off (Settings, Privacy) he sees Delivered and no more.
+    let seen = "Here is the agenda";
+    let sent = b.session.send_message(&alice.jid, seen).await.unwrap();
+    expect_event(&mut b.events, "Bob's message read in the app", |e| match e {
+        Event::MessageUpdated { id, state: DeliveryState::Read, .. } if *id == sent.id => Some(()),
+        _ => None,
+    })
+    .await;
+    tokio::task::block_in_place(|| {
+        open_settings(&d);
+        let switch = d.wait("Send read receipts switch", &format!("{SETTINGS_DIALOG}//label[contains(normalize-space(), 'Send read receipts')]//input[@role='switch']"));
+        assert_eq!(d.prop(&switch, "checked"), json!(true), "read receipts are on by default");
+        d.click(&switch);
+        poll("read receipts off", UI_WAIT, || (d.prop(&switch, "checked") == json!(false)).then_some(()));
+        close_settings(&d);
+    });
+    let unseen = "And the minutes";
+    let sent = b.session.send_message(&alice.jid, unseen).await.unwrap();
+    expect_event(&mut b.events, "Bob's second message delivered", |e| match e {
+        Event::MessageUpdated { id, state: DeliveryState::Delivered, .. } if *id == sent.id => Some(()),
+        _ => None,
+    })
+    .await;
+    tokio::task::block_in_place(|| {
+        d.wait("Bob's second message shown", &format!("{BOB_LOG}//article[starts-with(@aria-label, 'Bob,')][contains(., '{unseen}')]"));
+    });
+    let read = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        expect_event(&mut b.events, "a Read marker although they are off", |e| match e {
+            Event::MessageUpdated { id, state: DeliveryState::Read, .. } if *id == sent.id => Some(()),
+            _ => None,
+        })
+        .await
+    })
+    .await;
+    assert!(read.is_err(), "Bob saw his message Read although 'Send read receipts' is off");
 
     // --- A message to an unknown address fails: "Not sent", Retry (fails again), Delete.
     let lost = "Anyone there?";
