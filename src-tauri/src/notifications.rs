@@ -1,13 +1,13 @@
 //! Desktop notifications for incoming messages (notify-rust over D-Bus).
 //!
-//! `plan` decides, purely, what one `MessagesReceived` event should show: nothing, one
-//! notification for one message, or ONE summary for a burst (a catch-up after a reconnect gives
-//! "12 new messages from 3 conversations", never twelve popups). `content` turns the plan into
-//! plain text. `notify_messages` gathers the inputs (settings, own presence, focus, open
+//! `plan` decides, purely, what one batch of received messages should show: nothing, one
+//! notification for one message, or ONE summary for a burst ("12 new messages from 3
+//! conversations", never twelve popups). `content` turns the plan into plain text. `notify_messages` gathers the inputs (settings, own presence, focus, open
 //! conversation, roster names) and shows the result on a worker thread, because notify-rust's
 //! D-Bus calls block and waiting for a click lasts as long as the notification does.
 //! Messages fetched from the server's archive after being offline (`catch_up`) are collected in
-//! a `CatchUp` until the sync finishes, then shown as ONE notification (`notify_catch_up`).
+//! a `CatchUp` until the sync finishes, then planned together and shown as ONE notification
+//! ("N new messages while you were offline", `catch_up_content`; `notify_catch_up`).
 
 use std::sync::Mutex;
 
