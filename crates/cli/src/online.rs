@@ -300,16 +300,14 @@ fn show_name(show: Show) -> &'static str {
 async fn send(online: &mut Online<'_>, to: &str, text: &str, timeout: Duration) -> CliResult {
     let message = online.session.send_message(to, text).await?;
     tracing::info!(id = message.id, "message stored; waiting for the server's acknowledgement");
-    wait_sent(online, message.id, timeout).await.map_err(|mut failure| {
-        if failure.code != exit::QUEUED_OFFLINE && failure.code != exit::ACK_TIMEOUT && failure.code != exit::FAILURE {
-            failure.message.push_str(STILL_QUEUED);
-        }
-        failure
-    })
+    wait_sent(online, message.id, timeout).await
 }
 
-/// Appended when the session ended for another reason while the message was still pending.
-const STILL_QUEUED: &str = " The message was not sent: it stays queued in the local outbox (pending) and is sent the next time this account signs in with this profile.";
+/// The session stopped for good (e.g. the password changed) while our message was pending.
+fn still_queued(mut failure: Failure) -> Failure {
+    failure.message.push_str(" The message was not sent: it stays queued in the local outbox (pending) and is sent the next time this account signs in with this profile.");
+    failure
+}
 
 /// Waits for `MessageUpdated` (sent, or later) for our message id, or for `timeout`.
 async fn wait_sent(online: &mut Online<'_>, id: MessageId, timeout: Duration) -> CliResult {
@@ -317,7 +315,7 @@ async fn wait_sent(online: &mut Online<'_>, id: MessageId, timeout: Duration) ->
     let stored_state = |online: &Online<'_>| online.session.store().message(id).ok().flatten().map(|m| m.state);
     let mut last_problem = None::<EngineError>;
     loop {
-        let state = match online.next(deadline).await? {
+        let state = match online.next(deadline).await.map_err(still_queued)? {
             Next::Event(Event::MessageUpdated { id: updated, state, .. }) if updated == id => Some(state),
             Next::Event(Event::ConnectionChanged { state: ConnectionState::Reconnecting { reason: Some(reason), .. } }) => {
                 last_problem = Some(reason);
