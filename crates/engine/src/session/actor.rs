@@ -31,6 +31,9 @@ use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
 use crate::pipeline::MAX_BATCH;
 
+/// How long live messages wait for a catch-up at most (see `SyncState::hold_until`).
+const MAX_HOLD: Duration = Duration::from_secs(3);
+
 pub struct Actor {
     pub(super) shared: Arc<Shared>,
     stream: Option<StanzaStream>,
@@ -50,6 +53,10 @@ pub struct Actor {
     /// Our messages on the wire, waiting for the server's acknowledgement (see `outbox`).
     pub(super) in_flight: HashMap<MessageId, super::outbox::InFlight>,
     pub(super) transmissions: u64,
+    /// The outbox is sent in id order; the next pump continues after this id.
+    pub(super) outbox_cursor: MessageId,
+    /// Messages up to this id may have been on the wire before (so they carry their time).
+    pub(super) resent_up_to: MessageId,
     pub(super) delivery_reports: (mpsc::UnboundedSender<DeliveryReport>, mpsc::UnboundedReceiver<DeliveryReport>),
     /// Open archive queries and the results collected for each so far.
     archive_queries: HashMap<String, Vec<NewMessage>>,
@@ -76,8 +83,11 @@ pub(super) struct SyncState {
     /// Counts new sessions; a catch-up reports which one it was for.
     pub generation: u64,
     pub catching_up: bool,
-    /// Live messages held while catching up, stored after it so history stays in server order.
+    /// Live messages held while catching up, stored after it so history stays in server order —
+    /// but never longer than until this deadline: a catch-up that drags (or fails, on a link
+    /// that keeps dropping) must not keep live messages from the user.
     pub held: Vec<Received>,
+    pub hold_until: Option<tokio::time::Instant>,
     /// Live messages may move the archive checkpoint: everything before them is stored.
     pub checkpoint_follows_live: bool,
     /// The last catch-up gave up; the next resumption runs it again.
@@ -107,6 +117,8 @@ impl Actor {
             live: false,
             in_flight: HashMap::new(),
             transmissions: 0,
+            outbox_cursor: 0,
+            resent_up_to: 0,
             delivery_reports: mpsc::unbounded_channel(),
             archive_queries: HashMap::new(),
             finished_queries: std::collections::VecDeque::new(),
@@ -137,6 +149,7 @@ impl Actor {
                 },
                 Some(report) = self.delivery_reports.1.recv() => self.on_delivery_report(report).await,
                 _ = sleep_until(self.flush_due), if self.flush_due.is_some() => self.flush(),
+                _ = sleep_until(self.sync.hold_until), if self.sync.hold_until.is_some() => self.release_held().await,
                 _ = expiry.tick() => self.iq.expire(false),
             }
         }
@@ -218,7 +231,10 @@ impl Actor {
                     tracing::debug!("presence not sent: stream closed");
                 }
             }
-            Command::Transmit { id } => self.transmit_stored(id).await,
+            Command::SendOutbox => {
+                self.rewind_outbox();
+                self.pump_outbox().await;
+            }
             Command::DeleteUnsent { id, reply } => {
                 let _ = reply.send(self.delete_unsent(id));
             }
@@ -293,7 +309,7 @@ impl Actor {
         self.emit(Event::MessageSent { message: message.clone() });
         self.emit_conversation(&message.conversation);
         self.chat_states.insert(to, ChatState::Active);
-        self.transmit(&message, false).await;
+        self.pump_outbox().await;
         Ok(message)
     }
 
@@ -350,6 +366,7 @@ impl Actor {
                 self.sync.generation += 1;
                 // A first sync only fetches older history: nothing to hold.
                 self.sync.catching_up = super::sync::start(&self.shared.store) != super::sync::Start::FirstSync;
+                self.sync.hold_until = self.sync.catching_up.then(|| tokio::time::Instant::now() + MAX_HOLD);
                 self.sync.checkpoint_follows_live = false;
                 self.start_new_session(&features, online, self.sync.generation);
                 self.resend_outbox().await;
@@ -414,6 +431,10 @@ impl Actor {
         if stanzas.is_empty() {
             return;
         }
+        if self.sync.hold_until.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+            // Checked here too: under a steady inbound stream the timer branch may not get a turn.
+            self.release_held().await;
+        }
         let mut batch = Batch::default();
         let mut received = Vec::new();
         let now = now_millis();
@@ -425,7 +446,7 @@ impl Actor {
                 Stanza::Presence(presence) => self.on_presence(&presence, &mut batch),
             }
         }
-        if self.sync.catching_up {
+        if self.sync.hold_until.is_some() {
             // Archived messages come again with the catch-up; storing them after it keeps the
             // server's order.
             let (held, now): (Vec<_>, Vec<_>) = received.into_iter().partition(|r: &Received| r.message.stanza_id.is_some());
@@ -614,6 +635,7 @@ impl Actor {
             return;
         }
         self.sync.catching_up = false;
+        self.sync.hold_until = None;
         // An unfinished catch-up leaves a gap: live ids must not move the checkpoint past it.
         self.sync.checkpoint_follows_live = complete;
         self.sync.incomplete = !complete;
@@ -624,6 +646,15 @@ impl Actor {
         self.flush();
         self.shared.snapshot.lock().unwrap().syncing = false;
         self.emit(Event::SyncFinished { received });
+    }
+
+    /// The catch-up takes too long: what was held is stored now, and nothing more is held.
+    async fn release_held(&mut self) {
+        self.sync.hold_until = None;
+        let held = std::mem::take(&mut self.sync.held);
+        let mut batch = Batch::default();
+        self.store_received(held, &mut batch).await;
+        self.announce(batch);
     }
 
     /// Runs the catch-up that did not finish (live messages are not held meanwhile: the stream

@@ -86,8 +86,8 @@ pub(crate) struct ArchivePage {
 enum Command {
     Iq { to: Option<Jid>, set: bool, payload: Element, reply: oneshot::Sender<iq::IqReply> },
     SendMessage { to: BareJid, body: String, reply: oneshot::Sender<Result<Message>> },
-    /// Puts a stored pending message (again) on the wire.
-    Transmit { id: MessageId },
+    /// Sends what is pending in the outbox (after a retry).
+    SendOutbox,
     DeleteUnsent { id: MessageId, reply: oneshot::Sender<Result<Message>> },
     SetChatState { to: BareJid, state: ChatState },
     /// A stanza that is only worth sending while connected (markers, receipts).
@@ -353,7 +353,7 @@ impl Session {
             .await?
             .ok_or_else(|| EngineError::invalid("message", "only a message that failed to send can be retried"))?;
         let _ = self.shared.events.send(Event::MessageUpdated { id, conversation: message.conversation.clone(), state: message.state });
-        self.command(Command::Transmit { id }).await?;
+        self.command(Command::SendOutbox).await?;
         Ok(message)
     }
 

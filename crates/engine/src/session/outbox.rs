@@ -1,9 +1,11 @@
 //! The outbox: our messages from the moment they are stored until the server acknowledged them
-//! (XEP-0198). A message goes on the wire only while a session is live; whatever is pending when
-//! a session starts or resumes (sent while offline, lost with a stream that could not be resumed,
-//! or left by a crash) is sent then, oldest first, with its original origin-id and a XEP-0203
-//! delay. Receivers dedupe by origin-id, so a message acknowledged just before a crash and sent
-//! again is still stored once.
+//! (XEP-0198). Messages go on the wire only while a session is live, oldest first, at most
+//! `WINDOW` unacknowledged at a time: each acknowledgement lets the next one go. So a large
+//! outbox (sent while offline, lost with a stream that could not be resumed, or left by a crash)
+//! drains at the pace the server confirms, instead of flooding a link that may drop again. A
+//! message that waited (or is sent again) carries a XEP-0203 delay with its original time and
+//! keeps its origin-id, by which receivers dedupe: a message acknowledged just before a crash
+//! and sent again is still stored once.
 
 use futures::FutureExt;
 use tokio_xmpp::stanzastream::{StanzaStage, StanzaState, StanzaToken};
@@ -54,10 +56,40 @@ fn is_lost(token: &StanzaToken) -> bool {
     }
 }
 
+/// Unacknowledged messages on the wire at most.
+const WINDOW: usize = 200;
+/// A message older than this when it goes out says when it was written.
+const WAITED_MS: i64 = 10_000;
+
 impl Actor {
-    /// Puts our stored message on the wire, if a session is live (else it waits in the outbox).
-    pub(super) async fn transmit(&mut self, message: &Message, resend: bool) {
-        if !self.live || self.in_flight.contains_key(&message.id) {
+    /// Sends pending messages, oldest first, while the window has room and a session is live.
+    pub(super) async fn pump_outbox(&mut self) {
+        while self.live && self.in_flight.len() < WINDOW {
+            let room = WINDOW - self.in_flight.len();
+            let store = self.shared.store.clone();
+            let after = self.outbox_cursor;
+            let next = match tokio::task::spawn_blocking(move || store.outbox_after(after, room)).await.expect("store task") {
+                Ok(next) => next,
+                Err(error) => return tracing::error!(%error, "outbox not readable"),
+            };
+            let Some(last) = next.last() else { return };
+            self.outbox_cursor = last.id;
+            for message in next {
+                let waited = super::actor::now_millis() - message.timestamp > WAITED_MS;
+                self.transmit(&message, waited || message.id <= self.resent_up_to).await;
+            }
+        }
+    }
+
+    /// Starts the next pump from the oldest pending message again.
+    pub(super) fn rewind_outbox(&mut self) {
+        self.resent_up_to = self.resent_up_to.max(self.outbox_cursor);
+        self.outbox_cursor = 0;
+    }
+
+    /// Puts our stored message on the wire.
+    async fn transmit(&mut self, message: &Message, resend: bool) {
+        if self.in_flight.contains_key(&message.id) {
             return;
         }
         let Some(stanza) = stanza(message, &self.shared.account, resend) else {
@@ -71,32 +103,12 @@ impl Actor {
         self.track_delivery(message.id, transmission, token);
     }
 
-    /// Sends a stored message again if it is still pending.
-    pub(super) async fn transmit_stored(&mut self, id: MessageId) {
-        let store = self.shared.store.clone();
-        let message = tokio::task::spawn_blocking(move || store.message(id)).await.expect("store task");
-        if let Ok(Some(message)) = message {
-            if message.state == DeliveryState::Pending {
-                self.transmit(&message, true).await;
-            }
-        }
-    }
-
-    /// When a session starts or resumes: everything pending that is not on the wire, in order.
+    /// When a session starts or resumes: whatever a stream that could not be resumed took with
+    /// it, and everything else pending, goes out again.
     pub(super) async fn resend_outbox(&mut self) {
-        // A stream that could not be resumed took its unacknowledged stanzas with it.
         self.in_flight.retain(|_, in_flight| !is_lost(&in_flight.token));
-        let store = self.shared.store.clone();
-        let outbox = match tokio::task::spawn_blocking(move || store.outbox()).await.expect("store task") {
-            Ok(outbox) => outbox,
-            Err(error) => return tracing::error!(%error, "outbox not readable"),
-        };
-        if !outbox.is_empty() {
-            tracing::info!(messages = outbox.len(), "sending the outbox");
-        }
-        for message in outbox {
-            self.transmit(&message, true).await;
-        }
+        self.rewind_outbox();
+        self.pump_outbox().await;
     }
 
     /// Reports, once, whether the server acknowledged the transmission (XEP-0198; without
@@ -123,7 +135,8 @@ impl Actor {
         self.in_flight.remove(&report.id);
         if !report.acknowledged {
             // Lost with its stream; a live session sends it again now, otherwise the next one.
-            return self.transmit_stored(report.id).await;
+            self.rewind_outbox();
+            return self.pump_outbox().await;
         }
         let store = self.shared.store.clone();
         let updated = tokio::task::spawn_blocking(move || store.advance_state(report.id, DeliveryState::Sent)).await.expect("store task");
@@ -132,6 +145,7 @@ impl Actor {
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "delivery state not stored"),
         }
+        self.pump_outbox().await;
     }
 
     /// Deletes a message that failed or still waits to be sent (not one on the wire).
@@ -139,10 +153,14 @@ impl Actor {
         if self.in_flight.contains_key(&id) {
             return Err(EngineError::invalid("message", "the message is being sent"));
         }
-        self.shared
+        let deleted = self
+            .shared
             .store
             .delete_unsent(id)?
-            .ok_or_else(|| EngineError::invalid("message", "only a message that was not sent can be deleted"))
+            .ok_or_else(|| EngineError::invalid("message", "only a message that was not sent can be deleted"))?;
+        // SQLite may give the next message the deleted (highest) id again.
+        self.rewind_outbox();
+        Ok(deleted)
     }
 }
 

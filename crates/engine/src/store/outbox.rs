@@ -50,6 +50,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The next `limit` pending own messages after `after` (a message id), oldest first.
+    pub fn outbox_after(&self, after: MessageId, limit: usize) -> Result<Vec<Message>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m \
+             WHERE m.state = 'pending' AND m.direction = 'outgoing' AND m.id > ?1 ORDER BY m.id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after, limit as i64], |row| message_from_row(row, 0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Moves our message to `state` if that is a step forward (see [`may_change`]); returns the
     /// updated message, or `None` when nothing changed.
     pub fn advance_state(&self, id: MessageId, state: DeliveryState) -> Result<Option<Message>, StoreError> {
@@ -172,6 +183,8 @@ mod tests {
         insert(&store, incoming(BOB, "reply", 1_500));
         let second = insert(&store, outgoing(BOB, "two", 2_000));
         assert_eq!(store.outbox().unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), [first.id, second.id]);
+        assert_eq!(store.outbox_after(first.id, 10).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), [second.id]);
+        assert_eq!(store.outbox_after(0, 1).unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), [first.id]);
         store.advance_state(first.id, DeliveryState::Sent).unwrap().unwrap();
         assert_eq!(store.outbox().unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), [second.id]);
     }
