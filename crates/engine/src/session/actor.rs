@@ -158,8 +158,22 @@ impl Actor {
     }
 
     fn set_state(&self, state: ConnectionState) {
+        if matches!(state, ConnectionState::Offline { .. }) {
+            // Stopped: we no longer know who is online.
+            self.forget_presence();
+        }
         self.shared.snapshot.lock().unwrap().connection = Some(state.clone());
         self.emit(Event::ConnectionChanged { state });
+    }
+
+    /// Everyone we saw online becomes offline (for the snapshot and for subscribers).
+    fn forget_presence(&self) {
+        let gone: Vec<String> = self.shared.snapshot.lock().unwrap().presence.drain().map(|(jid, _)| jid).collect();
+        if !gone.is_empty() {
+            let empty = BTreeMap::new();
+            let contacts = gone.iter().map(|jid| presence::aggregate(jid, &empty)).collect();
+            self.emit(Event::PresenceChanged { contacts });
+        }
     }
 
     pub(super) fn emit(&self, event: Event) {
@@ -357,9 +371,9 @@ impl Actor {
                     let mut snapshot = self.shared.snapshot.lock().unwrap();
                     snapshot.stream_management = features.stream_management.is_some();
                     snapshot.bound_jid = Some(bound_jid.to_string());
-                    // Presence from before the new session is stale.
-                    snapshot.presence.clear();
                 }
+                // Presence from before the new session is stale; the server sends it anew.
+                self.forget_presence();
                 let online = self.last_login.as_ref().map(|info| login_state(info, &jid, false));
                 self.live = true;
                 self.chat_states.clear();
