@@ -468,11 +468,14 @@ async fn add_account_via(cli: &Cli, server: &XmppServer, user: &TestUser, proxy:
     cli.run_with(&args, &format!("{}\n", user.password), &[]).await.expect(0, "add through the proxy");
 }
 
-/// Bob sends `body` and waits until his server has it.
+/// Bob sends `body` and waits until his server has it (`sent`, or already `delivered`).
 async fn bob_sends(bob: &mut Online, to: &str, body: &str) {
     let sent = bob.session.send_message(to, body).await.unwrap();
-    expect_event(&mut bob.events, "server ack", |e| {
-        matches!(e, Event::MessageUpdated { id, state: DeliveryState::Sent, .. } if *id == sent.id).then_some(())
+    expect_event(&mut bob.events, "server ack", |e| match e {
+        Event::MessageUpdated { id, state, .. } if *id == sent.id => {
+            matches!(state, DeliveryState::Sent | DeliveryState::Delivered | DeliveryState::Read).then_some(())
+        }
+        _ => None,
     })
     .await;
 }
