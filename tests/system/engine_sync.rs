@@ -294,6 +294,31 @@ async fn chat_states_reach_the_contact_once_per_change(server: &XmppServer) {
     assert_eq!(seen.matches("<paused").count(), 1, "paused once: {seen}");
 }
 
+async fn a_chat_state_in_a_message_kept_offline_is_not_shown(server: &XmppServer) {
+    let alice = server.create_user("alice");
+    let bob = server.create_user("bob");
+    mutual(server, &alice, &bob);
+    let mut raw = raw_login(server, &alice, "old-phone");
+    // Bob is offline: the server keeps it, and delivers it later with a delay stamp.
+    raw_send(&mut raw, &format!("<message type='chat' to='{}' id='{}'><body>typed long ago</body><composing xmlns='http://jabber.org/protocol/chatstates'/></message>", bob.jid, uuid()));
+    raw_flush(&mut raw);
+    let mut b = online(server, &bob).await;
+    raw_send(&mut raw, &raw_message(&bob.jid, "stale chat state barrier"));
+    let mut states = Vec::new();
+    expect_event(&mut b.events, "the barrier", |e| match e {
+        Event::ChatStateChanged { state, .. } => {
+            states.push(*state);
+            None
+        }
+        Event::MessagesReceived { messages, .. } => messages.iter().any(|m| m.body == "stale chat state barrier").then_some(()),
+        _ => None,
+    })
+    .await;
+    eventually_stored_once(&b.session, &alice.jid, "typed long ago").await;
+    assert!(states.is_empty(), "a chat state from a stored message was shown: {states:?}");
+    b.session.disconnect().await;
+}
+
 // ---- carbons ----
 
 async fn carbons_bring_what_another_device_sent_and_received(server: &XmppServer) {
@@ -923,6 +948,7 @@ on_both_servers!(
     a_stranger_gets_no_receipt,
     a_forged_receipt_or_marker_from_a_third_party_changes_nothing,
     chat_states_reach_the_contact_once_per_change,
+    a_chat_state_in_a_message_kept_offline_is_not_shown,
     carbons_bring_what_another_device_sent_and_received,
     catch_up_brings_messages_from_while_offline_exactly_once,
     history_pages_past_the_local_store_into_the_archive,
