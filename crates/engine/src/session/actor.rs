@@ -379,10 +379,13 @@ impl Actor {
                 self.chat_states.clear();
                 self.sync.generation += 1;
                 // A first sync only fetches older history: nothing to hold.
-                self.sync.catching_up = super::sync::start(&self.shared.store) != super::sync::Start::FirstSync;
+                // Decided now, before anything this session stores (a message the user sends
+                // right away must not turn a first sync into a catch-up).
+                let start = super::sync::start(&self.shared.store);
+                self.sync.catching_up = start != super::sync::Start::FirstSync;
                 self.sync.hold_until = self.sync.catching_up.then(|| tokio::time::Instant::now() + MAX_HOLD);
                 self.sync.checkpoint_follows_live = false;
-                self.start_new_session(&features, online, self.sync.generation);
+                self.start_new_session(&features, online, self.sync.generation, start);
                 self.resend_outbox().await;
             }
             Lifecycle::Resumed => {
@@ -416,7 +419,7 @@ impl Actor {
     /// After a fresh (not resumed) session: roster (versioned), then presence; then the session
     /// counts as online (so sending and receiving work from that moment); then carbons and the
     /// catch-up with the archive; then server disco.
-    fn start_new_session(&self, features: &StreamFeatures, online: Option<ConnectionState>, generation: u64) {
+    fn start_new_session(&self, features: &StreamFeatures, online: Option<ConnectionState>, generation: u64, start: super::sync::Start) {
         let versioning = features.others.iter().any(|f| f.is("ver", "urn:xmpp:features:rosterver"));
         let session = super::Session { shared: self.shared.clone() };
         tokio::spawn(async move {
@@ -433,7 +436,7 @@ impl Actor {
             if let Err(error) = session.iq(None, true, xmpp_parsers::carbons::Enable.into()).await {
                 tracing::info!(%error, "carbons not enabled");
             }
-            super::sync::catch_up(&session, generation).await;
+            super::sync::catch_up(&session, generation, start).await;
             let domain = session.account().domain().to_string();
             if let Ok(info) = session.disco_info(&domain).await {
                 session.shared.snapshot.lock().unwrap().server_features = info.features;
@@ -676,7 +679,8 @@ impl Actor {
     fn catch_up_again(&self) {
         let session = super::Session { shared: self.shared.clone() };
         let generation = self.sync.generation;
-        tokio::spawn(async move { super::sync::catch_up(&session, generation).await });
+        let start = super::sync::start(&self.shared.store);
+        tokio::spawn(async move { super::sync::catch_up(&session, generation, start).await });
     }
 
     async fn send_chat_state(&mut self, to: xmpp_parsers::jid::BareJid, state: ChatState) {

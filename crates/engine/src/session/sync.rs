@@ -54,9 +54,13 @@ const TIME_OVERLAP_MS: crate::types::Millis = 5 * 60 * 1000;
 const ATTEMPTS: u32 = 5;
 
 pub fn start(store: &Store) -> Start {
-    if let Some(id) = checkpoint(store) {
-        return Start::Checkpoint(id);
+    match checkpoint(store) {
+        Some(id) => Start::Checkpoint(id),
+        None => start_without_checkpoint(store),
     }
+}
+
+fn start_without_checkpoint(store: &Store) -> Start {
     match store.newest_activity() {
         Ok(Some(newest)) => Start::Time(newest - TIME_OVERLAP_MS),
         _ => Start::FirstSync,
@@ -65,13 +69,13 @@ pub fn start(store: &Store) -> Start {
 
 /// Catches up, retrying a few times, and tells the actor (which then stores the live messages it
 /// held, and runs the catch-up again after the next resumption if this one did not finish).
-pub async fn catch_up(session: &Session, generation: u64) {
+pub async fn catch_up(session: &Session, generation: u64, start: Start) {
     session.shared.snapshot.lock().unwrap().syncing = true;
     let _ = session.shared.events.send(Event::SyncStarted);
     let mut received = 0;
     let mut complete = false;
     for attempt in 1..=ATTEMPTS {
-        match catch_up_once(session).await {
+        match catch_up_once(session, start.clone()).await {
             Ok(count) => {
                 received += count;
                 complete = true;
@@ -89,8 +93,10 @@ pub async fn catch_up(session: &Session, generation: u64) {
     let _ = session.shared.commands.send(Command::CatchUpDone { generation, received, complete }).await;
 }
 
-async fn catch_up_once(session: &Session) -> Result<u32> {
-    let start = start(&session.shared.store);
+/// `initial`: where this session's catch-up started; a checkpoint saved since (by an earlier
+/// attempt's pages) goes first.
+async fn catch_up_once(session: &Session, initial: Start) -> Result<u32> {
+    let start = checkpoint(&session.shared.store).map(Start::Checkpoint).unwrap_or(initial);
     let first_page = match start {
         Start::Checkpoint(after) => PageRequest { after: Some(after), ..page_request() },
         Start::Time(since) => PageRequest { start: Some(since), ..page_request() },
@@ -100,7 +106,7 @@ async fn catch_up_once(session: &Session) -> Result<u32> {
         // The checkpoint fell out of the archive (expired): go by time instead.
         Err(EngineError::ServerError { condition, .. }) if condition == "item-not-found" => {
             let _ = session.shared.store.delete_setting(CHECKPOINT);
-            Box::pin(catch_up_once(session)).await
+            Box::pin(catch_up_once(session, start_without_checkpoint(&session.shared.store))).await
         }
         other => other,
     }
