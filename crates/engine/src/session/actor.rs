@@ -371,6 +371,7 @@ impl Actor {
                     let mut snapshot = self.shared.snapshot.lock().unwrap();
                     snapshot.stream_management = features.stream_management.is_some();
                     snapshot.bound_jid = Some(bound_jid.to_string());
+                    snapshot.session_generation = self.sync.generation + 1;
                 }
                 // Presence from before the new session is stale; the server sends it anew.
                 self.forget_presence();

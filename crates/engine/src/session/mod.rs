@@ -61,6 +61,8 @@ struct Snapshot {
     stream_management: bool,
     bound_jid: Option<String>,
     syncing: bool,
+    /// Counts new (not resumed) sessions; see `sync::catch_up`.
+    session_generation: u64,
 }
 
 struct Shared {

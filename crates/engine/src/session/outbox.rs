@@ -58,6 +58,8 @@ fn is_lost(token: &StanzaToken) -> bool {
 
 /// Unacknowledged messages on the wire at most.
 const WINDOW: usize = 200;
+/// How long a stanza on the wire may wait for the server's acknowledgement.
+const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// A message older than this when it goes out says when it was written.
 const WAITED_MS: i64 = 10_000;
 
@@ -112,16 +114,26 @@ impl Actor {
     }
 
     /// Reports, once, whether the server acknowledged the transmission (XEP-0198; without
-    /// stream management, once it is written to the socket).
+    /// stream management, once it is written to the socket). A stanza on the wire that gets no
+    /// acknowledgement in `ACK_TIMEOUT` counts as lost and is sent again (receivers dedupe): a
+    /// stream whose stream management silently failed to enable must not hold the window.
     fn track_delivery(&self, id: MessageId, transmission: u64, mut token: StanzaToken) {
         let stream_management = self.shared.snapshot.lock().unwrap().stream_management;
         let reports = self.delivery_reports.0.clone();
         tokio::spawn(async move {
             let stage = if stream_management { StanzaStage::Acked } else { StanzaStage::Sent };
-            let acknowledged = match token.wait_for(stage).await {
-                Some(StanzaState::Acked { .. }) => true,
-                Some(StanzaState::Sent { .. }) => !stream_management,
-                _ => false,
+            let acknowledged = loop {
+                match tokio::time::timeout(ACK_TIMEOUT, token.wait_for(stage)).await {
+                    Ok(Some(StanzaState::Acked { .. })) => break true,
+                    Ok(Some(StanzaState::Sent { .. })) => break !stream_management,
+                    Ok(_) => break false,
+                    // Still queued (offline): it has not been on the wire yet; keep waiting.
+                    Err(_) if matches!(token.state(), StanzaState::Queued) => continue,
+                    Err(_) => {
+                        tracing::info!(id, "no acknowledgement from the server; sending the message again");
+                        break false;
+                    }
+                }
             };
             let _ = reports.send(DeliveryReport { id, transmission, acknowledged });
         });

@@ -75,6 +75,10 @@ pub async fn catch_up(session: &Session, generation: u64, start: Start) {
     let mut received = 0;
     let mut complete = false;
     for attempt in 1..=ATTEMPTS {
+        if session.shared.snapshot.lock().unwrap().session_generation != generation {
+            // A newer session runs its own catch-up.
+            return;
+        }
         match catch_up_once(session, start.clone()).await {
             Ok(count) => {
                 received += count;
