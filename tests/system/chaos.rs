@@ -45,10 +45,7 @@ struct World {
 
 impl World {
     fn start(kind: ServerKind) -> World {
-        let mut server = XmppServer::start(kind);
-        if kind == ServerKind::Prosody {
-            raise_prosody_archive_quota(&mut server);
-        }
+        let server = XmppServer::start(kind);
         let a = server.create_user("a");
         let b = server.create_user("b");
         server.set_roster(&a, &[RosterItem::new(&b.jid)]);
@@ -86,17 +83,6 @@ impl Drop for World {
             eprintln!("chaos stores kept: {}", self.dir.path().display());
         }
     }
-}
-
-/// Prosody 0.12's internal storage keeps at most 10,000 items per user archive (MAM and the
-/// offline store), then drops the oldest: raised here, as a real deployment would, because a
-/// chaos run puts 20,000 messages in one archive. (Belongs in the harness's prosody.rs.)
-fn raise_prosody_archive_quota(server: &mut XmppServer) {
-    let config = server.dir().join("prosody.cfg.lua");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let global = "storage_archive_item_limit = 1000000\n\nVirtualHost \"localhost\"";
-    std::fs::write(&config, text.replacen("VirtualHost \"localhost\"", global, 1)).unwrap();
-    server.restart();
 }
 
 /// One Rapport client: an engine session on its own store (kept across sessions).
