@@ -810,11 +810,12 @@ impl Actor {
     }
 }
 
-/// Stream errors after which reconnecting would be wrong: another session replaced ours, the
-/// server's policy refused us, or our credentials were revoked.
+/// Stream errors after which reconnecting would be wrong: another session replaced ours, or our
+/// credentials were revoked. (A policy violation at sign-in is fatal there; in the middle of a
+/// session it is usually about one stanza — "too big", or a stream the network garbled — and the
+/// next session is fine.)
 fn ends_the_session(error: &EngineError) -> bool {
     match error {
-        EngineError::PolicyViolation { .. } => true,
         EngineError::StreamError { condition, .. } => matches!(condition.as_str(), "conflict" | "not-authorized"),
         _ => false,
     }
