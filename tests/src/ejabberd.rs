@@ -91,6 +91,10 @@ listen:
     request_handlers:
       /api: mod_http_api
       /upload: mod_http_upload
+# The message archive in SQLite, as production servers keep it (Mnesia's archive slows down with
+# every message a user has: thousands of messages made ejabberd take seconds per stanza).
+sql_type: sqlite
+sql_database: {sqlite}
 auth_method: internal
 auth_password_format: scram
 disable_sasl_mechanisms:
@@ -141,6 +145,7 @@ modules:
     max_size: 16777216
   mod_last: {{}}
   mod_mam:
+    db_type: sql
     default: always
   mod_muc:
     hosts:
@@ -175,6 +180,7 @@ modules:
         direct = ports.direct_tls,
         http = ports.http,
         upload = p("upload"),
+        sqlite = p("spool/archive.db"),
     );
     fs::write(dir.join("ejabberd.yml"), yml)?;
 
