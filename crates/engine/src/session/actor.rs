@@ -31,6 +31,9 @@ use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
 use crate::pipeline::MAX_BATCH;
 
+/// Acks this close before a server's shutdown are checked against the archive afterwards.
+const SHUTDOWN_SUSPECT_WINDOW: Duration = Duration::from_secs(15);
+
 /// How long live messages wait for a catch-up at most (see `SyncState::hold_until`).
 const MAX_HOLD: Duration = Duration::from_secs(3);
 
@@ -65,6 +68,14 @@ pub struct Actor {
     pub(super) sync: SyncState,
     /// The chat state we last sent to each contact.
     chat_states: HashMap<xmpp_parsers::jid::BareJid, ChatState>,
+    /// Our messages the server acknowledged lately, and when (see `suspects`).
+    pub(super) recent_acks: std::collections::VecDeque<(MessageId, tokio::time::Instant)>,
+    /// Acknowledged just before the server shut down: a server may ack what it then never
+    /// routes or archives. Checked against our archive after the next catch-up.
+    pub(super) suspects: std::collections::HashSet<MessageId>,
+    server_shutdown_at: Option<tokio::time::Instant>,
+    /// When the current (not resumed) session started.
+    reset_at: Option<tokio::time::Instant>,
     last_send_time: i64,
 }
 
@@ -125,6 +136,10 @@ impl Actor {
             sync: SyncState::default(),
             chat_states: HashMap::new(),
             last_send_time: 0,
+            recent_acks: std::collections::VecDeque::new(),
+            suspects: std::collections::HashSet::new(),
+            server_shutdown_at: None,
+            reset_at: None,
         }
     }
 
@@ -366,6 +381,7 @@ impl Actor {
         match event {
             Lifecycle::Reset { bound_jid, features } => {
                 tracing::info!(%bound_jid, "stream bound (new session)");
+                self.reset_at = Some(tokio::time::Instant::now());
                 self.iq.expire(true);
                 {
                     let mut snapshot = self.shared.snapshot.lock().unwrap();
@@ -403,6 +419,7 @@ impl Actor {
             Lifecycle::Suspended => {
                 self.live = false;
                 let reason = self.last_login.as_ref().and_then(|info| info.stream_error.lock().unwrap().take());
+                self.note_server_shutdown(reason.as_ref());
                 match reason {
                     Some(error) if ends_the_session(&error) => {
                         // Reconnecting would fight the server (or another device of ours).
@@ -657,6 +674,10 @@ impl Actor {
         // An unfinished catch-up leaves a gap: live ids must not move the checkpoint past it.
         self.sync.checkpoint_follows_live = complete;
         self.sync.incomplete = !complete;
+        if complete {
+            self.shutdown_suspects();
+            self.requeue_unarchived_suspects().await;
+        }
         let held = std::mem::take(&mut self.sync.held);
         let mut batch = Batch::default();
         self.store_received(held, &mut batch).await;
@@ -664,6 +685,22 @@ impl Actor {
         self.flush();
         self.shared.snapshot.lock().unwrap().syncing = false;
         self.emit(Event::SyncFinished { received });
+    }
+
+    /// A server going down may acknowledge messages it never routes or archives — also on a
+    /// session it still accepts while stopping. Remembered until the next complete catch-up.
+    fn note_server_shutdown(&mut self, reason: Option<&EngineError>) {
+        if matches!(reason, Some(EngineError::StreamError { condition, .. }) if condition == "system-shutdown") {
+            self.server_shutdown_at.get_or_insert(tokio::time::Instant::now());
+        }
+    }
+
+    /// The acks from shortly before the server's shutdown until the session after its restart
+    /// began (see `requeue_unarchived_suspects`).
+    fn shutdown_suspects(&mut self) {
+        let (Some(shutdown), Some(reset)) = (self.server_shutdown_at.take(), self.reset_at) else { return };
+        let (since, until) = (shutdown - SHUTDOWN_SUSPECT_WINDOW, reset + Duration::from_secs(2));
+        self.suspects.extend(self.recent_acks.iter().filter(|(_, at)| (since..=until).contains(at)).map(|(id, _)| *id));
     }
 
     /// The catch-up takes too long: what was held is stored now, and nothing more is held.

@@ -58,6 +58,8 @@ fn is_lost(token: &StanzaToken) -> bool {
 
 /// Unacknowledged messages on the wire at most.
 const WINDOW: usize = 200;
+/// How long acknowledgements are remembered (see `Actor::suspects`).
+const RECENT_ACKS: std::time::Duration = std::time::Duration::from_secs(120);
 /// How long a stanza on the wire may wait for the server's acknowledgement.
 const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// A message older than this when it goes out says when it was written.
@@ -152,11 +154,44 @@ impl Actor {
         }
         let store = self.shared.store.clone();
         let updated = tokio::task::spawn_blocking(move || store.advance_state(report.id, DeliveryState::Sent)).await.expect("store task");
+        self.remember_ack(report.id);
         match updated {
             Ok(Some(message)) => self.emit(Event::MessageUpdated { id: message.id, conversation: message.conversation, state: message.state }),
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "delivery state not stored"),
         }
+        self.pump_outbox().await;
+    }
+
+    fn remember_ack(&mut self, id: MessageId) {
+        let now = tokio::time::Instant::now();
+        self.recent_acks.push_back((id, now));
+        while self.recent_acks.front().is_some_and(|(_, at)| now.duration_since(*at) > RECENT_ACKS) {
+            self.recent_acks.pop_front();
+        }
+    }
+
+    /// After a server restart: what it acknowledged just before going down but is not in our
+    /// archive now (the catch-up just read it) was lost by the server; it goes out again.
+    pub(super) async fn requeue_unarchived_suspects(&mut self) {
+        let suspects: Vec<MessageId> = self.suspects.drain().collect();
+        if suspects.is_empty() {
+            return;
+        }
+        let store = self.shared.store.clone();
+        let requeued = tokio::task::spawn_blocking(move || {
+            suspects.into_iter().filter_map(|id| store.requeue_unarchived(id).ok().flatten()).collect::<Vec<_>>()
+        })
+        .await
+        .expect("store task");
+        if requeued.is_empty() {
+            return;
+        }
+        tracing::warn!(messages = requeued.len(), "the server acknowledged messages before its restart but did not keep them; sending them again");
+        for message in requeued {
+            self.emit(Event::MessageUpdated { id: message.id, conversation: message.conversation, state: message.state });
+        }
+        self.rewind_outbox();
         self.pump_outbox().await;
     }
 

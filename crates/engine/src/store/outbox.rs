@@ -78,6 +78,23 @@ impl Store {
         self.message(id)
     }
 
+    /// Puts our message the server acknowledged but apparently never kept (not in our archive
+    /// after a restart of the server) back into the outbox. Returns it if it was `sent` and has
+    /// no archive id.
+    pub fn requeue_unarchived(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let changed = self
+            .writer()
+            .prepare_cached(
+                "UPDATE messages SET state = 'pending' \
+                 WHERE id = ?1 AND direction = 'outgoing' AND state = 'sent' AND stanza_id IS NULL",
+            )?
+            .execute([id])?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.message(id)
+    }
+
     /// A receipt or chat marker from the contact of `conversation` for our message whose
     /// origin-id (which we also use as the stanza id) is `reference`. A displayed marker also
     /// covers our earlier messages (XEP-0333 §4). Returns the messages whose state changed.
@@ -202,6 +219,21 @@ mod tests {
         assert!(store.advance_state(failed, DeliveryState::Failed).unwrap().is_some());
         assert!(store.advance_state(failed, DeliveryState::Sent).unwrap().is_none());
         assert!(store.advance_state(failed, DeliveryState::Pending).unwrap().is_some());
+    }
+
+    #[test]
+    fn only_a_sent_message_without_archive_id_is_requeued() {
+        let store = Store::open_in_memory().unwrap();
+        let lost = insert(&store, outgoing(BOB, "lost", 1_000)).id;
+        let mut archived = outgoing(BOB, "kept", 2_000);
+        archived.stanza_id = Some("s-1".into());
+        let archived = insert(&store, archived).id;
+        assert!(store.requeue_unarchived(lost).unwrap().is_none(), "still pending");
+        for id in [lost, archived] {
+            store.advance_state(id, DeliveryState::Sent).unwrap();
+        }
+        assert_eq!(store.requeue_unarchived(lost).unwrap().unwrap().state, DeliveryState::Pending);
+        assert!(store.requeue_unarchived(archived).unwrap().is_none());
     }
 
     #[test]
