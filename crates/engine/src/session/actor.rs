@@ -25,28 +25,28 @@ use super::{login_state, presence, Command, Shared};
 use crate::connection::LoginInfo;
 use crate::error::EngineError;
 use crate::events::{Batch, ConnectionState, Event};
-use crate::pipeline::{self, carbons, chat_states, mam, receipts, Context, PresenceUpdate, Rejection};
+use crate::pipeline::{self, chat_states, mam, PresenceUpdate};
 use crate::store::InsertOutcome;
 use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
 use crate::pipeline::MAX_BATCH;
 
 /// Acks this close before a server's shutdown are checked against the archive afterwards.
-const SHUTDOWN_SUSPECT_WINDOW: Duration = Duration::from_secs(15);
+pub(super) const SHUTDOWN_SUSPECT_WINDOW: Duration = Duration::from_secs(15);
 
 /// How long live messages wait for a catch-up at most (see `SyncState::hold_until`).
 const MAX_HOLD: Duration = Duration::from_secs(3);
 
 pub struct Actor {
     pub(super) shared: Arc<Shared>,
-    stream: Option<StanzaStream>,
+    pub(super) stream: Option<StanzaStream>,
     commands: mpsc::Receiver<Command>,
     reports: mpsc::UnboundedReceiver<LoginReport>,
-    iq: IqTracker,
+    pub(super) iq: IqTracker,
     last_login: Option<LoginInfo>,
     next_iq_id: u64,
     /// Changes not yet announced, and when they may be (see `events::FLUSH_INTERVAL`).
-    pending: Batch,
+    pub(super) pending: Batch,
     last_flush: tokio::time::Instant,
     flush_due: Option<tokio::time::Instant>,
     /// Kept (never fulfilled) after a fatal login error; see `LoginReport::Fatal`.
@@ -62,20 +62,20 @@ pub struct Actor {
     pub(super) resent_up_to: MessageId,
     pub(super) delivery_reports: (mpsc::UnboundedSender<DeliveryReport>, mpsc::UnboundedReceiver<DeliveryReport>),
     /// Open archive queries and the results collected for each so far.
-    archive_queries: HashMap<String, Vec<NewMessage>>,
+    pub(super) archive_queries: HashMap<String, Vec<NewMessage>>,
     /// Recently finished (or timed out) queries, whose late results are dropped quietly.
-    finished_queries: std::collections::VecDeque<String>,
+    pub(super) finished_queries: std::collections::VecDeque<String>,
     pub(super) sync: SyncState,
     /// The chat state we last sent to each contact.
-    chat_states: HashMap<xmpp_parsers::jid::BareJid, ChatState>,
+    pub(super) chat_states: HashMap<xmpp_parsers::jid::BareJid, ChatState>,
     /// Our messages the server acknowledged lately, and when (see `suspects`).
     pub(super) recent_acks: std::collections::VecDeque<(MessageId, tokio::time::Instant)>,
     /// Acknowledged just before the server shut down: a server may ack what it then never
     /// routes or archives. Checked against our archive after the next catch-up.
     pub(super) suspects: std::collections::HashSet<MessageId>,
-    server_shutdown_at: Option<tokio::time::Instant>,
+    pub(super) server_shutdown_at: Option<tokio::time::Instant>,
     /// When the current (not resumed) session started.
-    reset_at: Option<tokio::time::Instant>,
+    pub(super) reset_at: Option<tokio::time::Instant>,
     last_send_time: i64,
 }
 
@@ -292,7 +292,7 @@ impl Actor {
         }
     }
 
-    async fn send_iq(&mut self, to: Option<Jid>, set: bool, payload: Element, reply: oneshot::Sender<IqReply>) {
+    pub(super) async fn send_iq(&mut self, to: Option<Jid>, set: bool, payload: Element, reply: oneshot::Sender<IqReply>) {
         if self.stream.is_none() {
             let _ = reply.send(Err(EngineError::NotConnected));
             return;
@@ -528,199 +528,6 @@ impl Actor {
         }
     }
 
-    /// XEP-0184 receipts and XEP-0333 `received` markers for what reached us directly.
-    async fn answer_deliveries(&mut self, received: &[Received]) {
-        if !self.live {
-            return;
-        }
-        for r in received.iter().filter(|r| r.direct && r.message.direction == Direction::Incoming) {
-            let Some(reference) = r.message.remote_id.as_deref() else { continue };
-            let contact = r.from.to_bare();
-            if !super::roster::may_see_presence(&self.shared.snapshot.lock().unwrap().roster, &contact) {
-                continue;
-            }
-            if let Some(answer) = receipts::delivery_answer(r.from.clone(), reference, r.wants_receipt, r.message.markable) {
-                self.send(answer.into()).await;
-            }
-        }
-    }
-
-    fn on_message(&mut self, message: XmppMessage, now: i64, received: &mut Vec<Received>, batch: &mut Batch) {
-        let own = self.shared.account.clone();
-        if let Some(result) = mam::result(&message, &own) {
-            return self.on_archive_result(result, now, batch);
-        }
-        if let Some(copy) = carbons::unwrap(&message, &own) {
-            return self.on_carbon(copy, now, received, batch);
-        }
-        let Some(from) = message.from.clone() else {
-            return tracing::warn!(rejection = %Rejection::NoSender { kind: "message" }, "message rejected");
-        };
-        // A delayed message (stored offline by the server) carries a stale chat state.
-        let delayed = message.payloads.iter().any(|p| p.is("delay", xmpp_parsers::ns::DELAY));
-        if from.to_bare() != own {
-            if let Some(state) = chat_states::parse(&message).filter(|_| !delayed) {
-                batch.other.push(Event::ChatStateChanged { conversation: from.to_bare().to_string(), state });
-            }
-            if let Some(ack) = receipts::acknowledgement(&message) {
-                self.acknowledge(&from.to_bare(), &ack, batch);
-            }
-        }
-        match pipeline::accept_chat_message(&message, &Context { own: &own, now }) {
-            Ok(accepted) => received.push(Received { message: accepted.message, from, wants_receipt: receipts::wants_receipt(&message), direct: true }),
-            Err(Rejection::Empty) => {}
-            Err(rejection) => tracing::warn!(%rejection, "message rejected"),
-        }
-    }
-
-    /// A contact's receipt or marker for our message.
-    fn acknowledge(&self, contact: &xmpp_parsers::jid::BareJid, ack: &receipts::Acknowledgement, batch: &mut Batch) {
-        match self.shared.store.acknowledge(contact.as_str(), &ack.reference, ack.state) {
-            Ok(changed) => {
-                for message in changed {
-                    batch.other.push(Event::MessageUpdated { id: message.id, conversation: message.conversation, state: message.state });
-                }
-            }
-            Err(error) => tracing::warn!(%error, "acknowledgement not stored"),
-        }
-    }
-
-    fn on_carbon(&mut self, copy: Result<carbons::CarbonCopy, Rejection>, now: i64, received: &mut Vec<Received>, batch: &mut Batch) {
-        let copy = match copy {
-            Ok(copy) => copy,
-            Err(rejection) => return tracing::warn!(%rejection, "carbon copy rejected"),
-        };
-        let vouched = copy.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
-        let inner = &copy.message;
-        if let (Some(ack), Some(from)) = (receipts::acknowledgement(inner), inner.from.as_ref()) {
-            if copy.sent {
-                // Our other device told the contact it read the conversation: so did we.
-                if ack.state == DeliveryState::Read {
-                    if let Some(to) = inner.to.as_ref() {
-                        self.read_elsewhere(&to.to_bare().to_string(), batch);
-                    }
-                }
-            } else if from.to_bare() != self.shared.account {
-                self.acknowledge(&from.to_bare(), &ack, batch);
-            }
-        }
-        match pipeline::accept_forwarded(inner, &self.shared.account, vouched, now, None) {
-            Ok(accepted) => {
-                let from = inner.from.clone().expect("accepted messages have a sender");
-                received.push(Received { message: accepted.message, from, wants_receipt: false, direct: false });
-            }
-            Err(Rejection::Empty) => {}
-            Err(rejection) => tracing::warn!(%rejection, "carbon copy rejected"),
-        }
-    }
-
-    fn read_elsewhere(&self, conversation: &str, batch: &mut Batch) {
-        if let Ok(changed) = self.shared.store.mark_read(conversation) {
-            if changed > 0 {
-                batch.conversations.insert(conversation.to_owned(), ());
-            }
-        }
-    }
-
-    fn on_archive_result(&mut self, result: Result<mam::ArchivedMessage, Rejection>, now: i64, batch: &mut Batch) {
-        let archived = match result {
-            Ok(archived) => archived,
-            Err(rejection) => return tracing::warn!(%rejection, "archive result rejected"),
-        };
-        if self.finished_queries.contains(&archived.query_id) {
-            return tracing::debug!(query_id = archived.query_id, "late archive result of a finished query dropped");
-        }
-        let Some(collected) = self.archive_queries.get_mut(&archived.query_id) else {
-            let rejection = Rejection::UnsolicitedArchiveResult { query_id: archived.query_id };
-            return tracing::warn!(%rejection, "archive result rejected");
-        };
-        let vouched = archived.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
-        match pipeline::accept_forwarded(&archived.message, &self.shared.account, vouched, now, Some(archived.archive_id)) {
-            Ok(accepted) => collected.push(accepted.message),
-            Err(Rejection::Empty) => {
-                let from = archived.message.from.as_ref().map(|f| f.to_bare());
-                if let (Some(ack), Some(from)) = (receipts::acknowledgement(&archived.message), from) {
-                    if from != self.shared.account {
-                        self.acknowledge(&from, &ack, batch);
-                    }
-                }
-            }
-            Err(rejection) => tracing::warn!(%rejection, "archived message rejected"),
-        }
-    }
-
-    async fn query_archive(&mut self, request: mam::PageRequest, reply: oneshot::Sender<crate::Result<super::ArchivePage>>) {
-        if self.stream.is_none() {
-            let _ = reply.send(Err(EngineError::NotConnected));
-            return;
-        }
-        let query_id = uuid::Uuid::new_v4().simple().to_string();
-        self.archive_queries.insert(query_id.clone(), Vec::new());
-        let (answered, answer) = oneshot::channel();
-        self.send_iq(None, true, mam::query(&query_id, &request), answered).await;
-        let commands = self.shared.commands.clone();
-        tokio::spawn(async move {
-            let answer = answer.await.unwrap_or(Err(EngineError::NotConnected));
-            let _ = commands.send(Command::ArchiveAnswered { query_id, answer, reply }).await;
-        });
-    }
-
-    async fn on_catch_up_done(&mut self, generation: u64, received: u32, complete: bool) {
-        if generation != self.sync.generation {
-            return;
-        }
-        self.sync.catching_up = false;
-        self.sync.hold_until = None;
-        // An unfinished catch-up leaves a gap: live ids must not move the checkpoint past it.
-        self.sync.checkpoint_follows_live = complete;
-        self.sync.incomplete = !complete;
-        if complete {
-            self.shutdown_suspects();
-            self.requeue_unarchived_suspects().await;
-        }
-        let held = std::mem::take(&mut self.sync.held);
-        let mut batch = Batch::default();
-        self.store_received(held, &mut batch).await;
-        self.announce(batch);
-        self.flush();
-        self.shared.snapshot.lock().unwrap().syncing = false;
-        self.emit(Event::SyncFinished { received });
-    }
-
-    /// A server going down may acknowledge messages it never routes or archives — also on a
-    /// session it still accepts while stopping. Remembered until the next complete catch-up.
-    fn note_server_shutdown(&mut self, reason: Option<&EngineError>) {
-        if matches!(reason, Some(EngineError::StreamError { condition, .. }) if condition == "system-shutdown") {
-            self.server_shutdown_at.get_or_insert(tokio::time::Instant::now());
-        }
-    }
-
-    /// The acks from shortly before the server's shutdown until the session after its restart
-    /// began (see `requeue_unarchived_suspects`).
-    fn shutdown_suspects(&mut self) {
-        let (Some(shutdown), Some(reset)) = (self.server_shutdown_at.take(), self.reset_at) else { return };
-        let (since, until) = (shutdown - SHUTDOWN_SUSPECT_WINDOW, reset + Duration::from_secs(2));
-        self.suspects.extend(self.recent_acks.iter().filter(|(_, at)| (since..=until).contains(at)).map(|(id, _)| *id));
-    }
-
-    /// The catch-up takes too long: what was held is stored now, and nothing more is held.
-    async fn release_held(&mut self) {
-        self.sync.hold_until = None;
-        let held = std::mem::take(&mut self.sync.held);
-        let mut batch = Batch::default();
-        self.store_received(held, &mut batch).await;
-        self.announce(batch);
-    }
-
-    /// Runs the catch-up that did not finish (live messages are not held meanwhile: the stream
-    /// was resumed, so nothing was missed since; only the older gap is filled).
-    fn catch_up_again(&self) {
-        let session = super::Session { shared: self.shared.clone() };
-        let generation = self.sync.generation;
-        let start = super::sync::start(&self.shared.store);
-        tokio::spawn(async move { super::sync::catch_up(&session, generation, start).await });
-    }
-
     async fn send_chat_state(&mut self, to: xmpp_parsers::jid::BareJid, state: ChatState) {
         let allowed = super::roster::may_see_presence(&self.shared.snapshot.lock().unwrap().roster, &to);
         if !self.live || !allowed || self.chat_states.get(&to) == Some(&state) {
@@ -740,7 +547,7 @@ impl Actor {
         }
     }
 
-    fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         self.flush_due = None;
         self.last_flush = tokio::time::Instant::now();
         let batch = std::mem::take(&mut self.pending);

@@ -2,6 +2,7 @@
 //! the actor task that owns the XMPP stream.
 
 mod actor;
+mod inbound;
 mod iq;
 mod outbox;
 mod presence;

@@ -9,7 +9,14 @@
 
 use xmpp_parsers::jid::BareJid;
 
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::actor::SHUTDOWN_SUSPECT_WINDOW;
 use super::{ArchivePage, Command, Session};
+use crate::events::Batch;
+use crate::pipeline::mam;
 use crate::error::{EngineError, Result};
 use crate::events::Event;
 use crate::pipeline::mam::PageRequest;
@@ -229,4 +236,81 @@ pub async fn fetch_older(session: &Session, contact: &BareJid, before: Option<Me
         session.shared.store.set_setting(&start_key, "1")?;
     }
     Ok(store_history(session, page.messages).await?.len())
+}
+
+/// The actor's side of the catch-up: archive queries, holding live messages, and what a server
+/// restart may have lost.
+impl super::actor::Actor {
+    pub(super) async fn query_archive(&mut self, request: mam::PageRequest, reply: oneshot::Sender<crate::Result<super::ArchivePage>>) {
+        if self.stream.is_none() {
+            let _ = reply.send(Err(EngineError::NotConnected));
+            return;
+        }
+        let query_id = uuid::Uuid::new_v4().simple().to_string();
+        self.archive_queries.insert(query_id.clone(), Vec::new());
+        let (answered, answer) = oneshot::channel();
+        self.send_iq(None, true, mam::query(&query_id, &request), answered).await;
+        let commands = self.shared.commands.clone();
+        tokio::spawn(async move {
+            let answer = answer.await.unwrap_or(Err(EngineError::NotConnected));
+            let _ = commands.send(Command::ArchiveAnswered { query_id, answer, reply }).await;
+        });
+    }
+
+    pub(super) async fn on_catch_up_done(&mut self, generation: u64, received: u32, complete: bool) {
+        if generation != self.sync.generation {
+            return;
+        }
+        self.sync.catching_up = false;
+        self.sync.hold_until = None;
+        // An unfinished catch-up leaves a gap: live ids must not move the checkpoint past it.
+        self.sync.checkpoint_follows_live = complete;
+        self.sync.incomplete = !complete;
+        if complete {
+            self.shutdown_suspects();
+            self.requeue_unarchived_suspects().await;
+        }
+        let held = std::mem::take(&mut self.sync.held);
+        let mut batch = Batch::default();
+        self.store_received(held, &mut batch).await;
+        self.announce(batch);
+        self.flush();
+        self.shared.snapshot.lock().unwrap().syncing = false;
+        self.emit(Event::SyncFinished { received });
+    }
+
+    /// A server going down may acknowledge messages it never routes or archives — also on a
+    /// session it still accepts while stopping. Remembered until the next complete catch-up.
+    pub(super) fn note_server_shutdown(&mut self, reason: Option<&EngineError>) {
+        if matches!(reason, Some(EngineError::StreamError { condition, .. }) if condition == "system-shutdown") {
+            self.server_shutdown_at.get_or_insert(tokio::time::Instant::now());
+        }
+    }
+
+    /// The acks from shortly before the server's shutdown until the session after its restart
+    /// began (see `requeue_unarchived_suspects`).
+    fn shutdown_suspects(&mut self) {
+        let (Some(shutdown), Some(reset)) = (self.server_shutdown_at.take(), self.reset_at) else { return };
+        let (since, until) = (shutdown - SHUTDOWN_SUSPECT_WINDOW, reset + Duration::from_secs(2));
+        self.suspects.extend(self.recent_acks.iter().filter(|(_, at)| (since..=until).contains(at)).map(|(id, _)| *id));
+    }
+
+    /// The catch-up takes too long: what was held is stored now, and nothing more is held.
+    pub(super) async fn release_held(&mut self) {
+        self.sync.hold_until = None;
+        let held = std::mem::take(&mut self.sync.held);
+        let mut batch = Batch::default();
+        self.store_received(held, &mut batch).await;
+        self.announce(batch);
+    }
+
+    /// Runs the catch-up that did not finish (live messages are not held meanwhile: the stream
+    /// was resumed, so nothing was missed since; only the older gap is filled).
+    pub(super) fn catch_up_again(&self) {
+        let session = super::Session { shared: self.shared.clone() };
+        let generation = self.sync.generation;
+        let start = super::sync::start(&self.shared.store);
+        tokio::spawn(async move { super::sync::catch_up(&session, generation, start).await });
+    }
+
 }
