@@ -88,6 +88,7 @@ mod tests {
     fn conversation(jid: &str, unread: u32) -> Conversation {
         Conversation {
             jid: jid.into(),
+            kind: Default::default(),
             last_message: None,
             unread,
             last_activity: unread as i64,

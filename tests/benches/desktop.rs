@@ -117,6 +117,7 @@ async fn prepare_profile(profile: &Profile, server: &XmppServer, alice: &TestUse
             stamped_by_author: false,
             remote_id: None,
             markable: false,
+            occupant_id: None,
         });
         if batch.len() == batch.capacity() {
             store.insert_messages(&batch).unwrap();

@@ -109,6 +109,7 @@ fn message(rng: &mut Rng, seq: u64, conversation: String, timestamp: i64) -> New
         stamped_by_author: false,
         remote_id: None,
         markable: false,
+        occupant_id: None,
     }
 }
 

@@ -53,6 +53,22 @@ pub enum EngineError {
     NotConnected,
     #[error("The server answered with an error: {condition}{}", text_suffix(text))]
     ServerError { condition: String, text: Option<String> },
+    #[error("The nickname {nick} is already taken in {room}.")]
+    NicknameConflict { room: String, nick: String },
+    #[error("You are banned from {room}.")]
+    BannedFromRoom { room: String },
+    #[error("{room} is for members only, and you are not a member.")]
+    MembersOnly { room: String },
+    #[error("{room} needs a password, and the one given is missing or wrong.")]
+    RoomPasswordWrong { room: String },
+    #[error("{room} is full.")]
+    RoomFull { room: String },
+    #[error("The room {room} does not exist (or is locked until its owner configures it).")]
+    RoomNotFound { room: String },
+    #[error("You are not in the room {room}.")]
+    NotInRoom { room: String },
+    #[error("You are not allowed to do that in {room}{}.", text_suffix(text))]
+    RoomForbidden { room: String, text: Option<String> },
 }
 
 /// An error as a UI gets it: the serde form of an `EngineError` (`code` and fields) plus

@@ -102,6 +102,9 @@ pub struct NewMessage {
     pub remote_id: Option<String>,
     /// The sender asked for a displayed marker (XEP-0333 `<markable/>`).
     pub markable: bool,
+    /// Room messages: the sender's XEP-0421 occupant id as the room's presence gave it to the
+    /// sender's nick (never as the message claims); `None` when the nick was not in the room.
+    pub occupant_id: Option<String>,
 }
 
 /// XEP-0085 chat states: what the other side is doing in a conversation.
@@ -149,6 +152,8 @@ impl ChatState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub jid: String,
+    /// A 1:1 chat or a group chat (XEP-0045 room).
+    pub kind: ConversationKind,
     pub last_message: Option<Message>,
     pub unread: u32,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -270,4 +275,137 @@ pub enum OwnPresence {
     ExtendedAway,
     DoNotDisturb,
     Invisible,
+}
+
+/// What a conversation is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    /// With one contact (bare JID).
+    #[default]
+    Chat,
+    /// A group chat: the conversation is the room's bare JID, senders are `room@service/nick`.
+    Room,
+}
+
+impl ConversationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Room => "room",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        if text == "room" { Self::Room } else { Self::Chat }
+    }
+}
+
+/// XEP-0045 role: what an occupant may do in the room now.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Moderator,
+    Participant,
+    Visitor,
+    #[default]
+    None,
+}
+
+/// XEP-0045 affiliation: the occupant's standing with the room, across visits.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Affiliation {
+    Owner,
+    Admin,
+    Member,
+    Outcast,
+    #[default]
+    None,
+}
+
+/// Why we are no longer in a room.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// We left.
+    Left,
+    /// A moderator kicked us (status 307); not rejoined.
+    Kicked { actor: Option<String>, text: Option<String> },
+    /// An admin banned us (status 301); not rejoined.
+    Banned { actor: Option<String>, text: Option<String> },
+    /// Our affiliation changed (321) or the room became members-only (322): rejoined if allowed.
+    AffiliationChanged,
+    MembersOnly,
+    /// The room's service is shutting down (332): rejoined when it is back.
+    ServiceShutdown,
+    /// The room was destroyed.
+    Destroyed { text: Option<String> },
+    /// Joining (or rejoining) failed.
+    JoinFailed {
+        #[cfg_attr(feature = "ts", ts(as = "crate::error::ShownError"))]
+        error: crate::error::EngineError,
+    },
+    /// The server dropped us from the room without saying why (an unavailable self-presence,
+    /// or a self-ping that failed); rejoined.
+    Dropped,
+    /// Our session ended; rejoined with the next one.
+    Offline,
+}
+
+/// Where we are with a room.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RoomState {
+    Joining,
+    Joined,
+    Left(LeaveReason),
+}
+
+/// A room we joined (or are joining, or were removed from).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    /// The room's bare JID (also its conversation).
+    pub jid: String,
+    /// Our nickname in the room.
+    pub nick: String,
+    /// The room's name from its disco#info, when known.
+    pub name: Option<String>,
+    pub subject: Option<String>,
+    pub state: RoomState,
+    pub role: Role,
+    pub affiliation: Affiliation,
+    /// Our XEP-0421 occupant id, when the room gives one.
+    pub occupant_id: Option<String>,
+}
+
+/// Someone in a room, as the room's presence tells (never as message payloads claim).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occupant {
+    pub nick: String,
+    pub role: Role,
+    pub affiliation: Affiliation,
+    pub availability: Availability,
+    pub status: Option<String>,
+    /// The occupant's real JID, when the room shows it to us (non-anonymous room, or we moderate).
+    pub real_jid: Option<String>,
+    /// XEP-0421 occupant id, stable across nick changes, when the room offers it.
+    pub occupant_id: Option<String>,
+}
+
+/// A room found on a MUC service.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomListing {
+    pub jid: String,
+    pub name: Option<String>,
+    /// How many are in it, when the room's disco#info says (asked for the first few rooms only).
+    pub occupants: Option<u32>,
 }

@@ -123,6 +123,7 @@ pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accep
             state: DeliveryState::None,
             remote_id: remote_id(message),
             markable: receipts::is_markable(message),
+            occupant_id: None,
         },
         stanza_attr_id: remote_id(message),
     })
@@ -155,6 +156,7 @@ pub fn accept_forwarded(message: &XmppMessage, own: &BareJid, vouched: Option<Mi
             state: if ours { DeliveryState::Sent } else { DeliveryState::None },
             remote_id: remote_id(message),
             markable: !ours && receipts::is_markable(message),
+            occupant_id: None,
         },
         stanza_attr_id: remote_id(message),
     })

@@ -329,6 +329,7 @@ impl Actor {
             state: DeliveryState::Pending,
             remote_id: None,
             markable: false,
+            occupant_id: None,
         };
         // Stored before it goes on the wire: from here on the outbox owns it.
         let stored = self.store_messages(vec![new]).await?;

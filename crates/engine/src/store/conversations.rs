@@ -67,7 +67,7 @@ impl Store {
     pub fn conversations(&self) -> Result<Vec<Conversation>, StoreError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
-            "{CONVERSATION_QUERY}, {MESSAGE_COLUMNS} FROM conversations c \
+            "{CONVERSATION_QUERY}, {MESSAGE_COLUMNS}, c.kind FROM conversations c \
              LEFT JOIN messages m ON m.id = c.last_message_id \
              ORDER BY c.last_activity DESC, c.jid"
         ))?;
@@ -79,7 +79,7 @@ impl Store {
     pub fn conversation(&self, jid: &str) -> Result<Option<Conversation>, StoreError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
-            "{CONVERSATION_QUERY}, {MESSAGE_COLUMNS} FROM conversations c \
+            "{CONVERSATION_QUERY}, {MESSAGE_COLUMNS}, c.kind FROM conversations c \
              LEFT JOIN messages m ON m.id = c.last_message_id WHERE c.jid = ?1"
         ))?;
         Ok(stmt.query_row([jid], conversation_from_row).optional()?)
@@ -131,8 +131,10 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         None => None,
     };
     let unread: i64 = row.get(1)?;
+    let kind: String = row.get(13)?;
     Ok(Conversation {
         jid: row.get(0)?,
+        kind: crate::types::ConversationKind::parse(&kind),
         last_message,
         unread: u32::try_from(unread.max(0)).unwrap_or(u32::MAX),
         last_activity: row.get(2)?,

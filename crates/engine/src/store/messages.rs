@@ -45,12 +45,17 @@ impl Store {
         let mut outcomes = Vec::with_capacity(msgs.len());
         let mut deltas: HashMap<&str, ConversationDelta> = HashMap::new();
         let mut newest: HashMap<&str, Newest> = HashMap::new();
+        let mut rooms: HashMap<&str, bool> = HashMap::new();
         for new in msgs {
+            let in_room = match rooms.entry(new.conversation.as_str()) {
+                std::collections::hash_map::Entry::Occupied(entry) => *entry.get(),
+                std::collections::hash_map::Entry::Vacant(entry) => *entry.insert(super::rooms::is_room(&tx, &new.conversation)?),
+            };
             let conversation_newest = match newest.entry(new.conversation.as_str()) {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
                 std::collections::hash_map::Entry::Vacant(entry) => entry.insert(Newest::load(&tx, &new.conversation)?),
             };
-            let outcome = insert_one(&tx, new, arrival, conversation_newest)?;
+            let outcome = insert_one(&tx, new, arrival, conversation_newest, in_room)?;
             if let InsertOutcome::Inserted(message) = &outcome {
                 deltas
                     .entry(new.conversation.as_str())
@@ -145,11 +150,12 @@ enum Arrival {
 }
 
 /// Inserts one message or finds the stored copy it duplicates.
-fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: &mut Newest) -> Result<InsertOutcome, StoreError> {
+fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: &mut Newest, in_room: bool) -> Result<InsertOutcome, StoreError> {
     let origin_id = non_empty(new.origin_id.as_deref());
     let stanza_id = non_empty(new.stanza_id.as_deref());
     let remote_id = non_empty(new.remote_id.as_deref());
-    let sender_bare = bare_jid(&new.sender);
+    // In a room everyone's bare JID is the room: ids are scoped to the occupant (room/nick).
+    let sender_bare = if in_room { new.sender.as_str() } else { bare_jid(&new.sender) };
     let conversation_key = local_part(&new.conversation);
     let read = new.direction == Direction::Outgoing || arrival == Arrival::History;
     if let (None, Some(remote_id)) = (origin_id, remote_id) {
@@ -169,8 +175,8 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: 
     let changed = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO messages (conversation, direction, sender, sender_bare, body, \
-             timestamp, origin_id, stanza_id, state, read, conversation_key, remote_id, markable) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             timestamp, origin_id, stanza_id, state, read, conversation_key, remote_id, markable, occupant_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             new.conversation,
@@ -186,6 +192,7 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: 
             conversation_key,
             remote_id,
             new.markable,
+            new.occupant_id,
         ])?;
     if changed == 1 {
         newest.record(new.direction, timestamp);

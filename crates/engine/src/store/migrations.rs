@@ -100,6 +100,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_remote_id ON messages (conversation, remote_id)
         WHERE remote_id IS NOT NULL AND origin_id IS NULL;
     "#,
+    // 3: group chats (XEP-0045). A room's messages are in `messages` with conversation = the
+    // room's bare JID and sender = room@service/nick; in a room, an origin-id is scoped to the
+    // full sender (everyone's `sender_bare` would be the room), so `sender_bare` holds the
+    // occupant's full room JID there. `occupant_id`: the XEP-0421 id the room's presence gave
+    // the sender's nick when the message arrived (NULL: the nick was not in the room).
+    r#"
+    ALTER TABLE conversations ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat';
+    ALTER TABLE messages ADD COLUMN occupant_id TEXT;
+    -- Rooms we are in (or were removed from and may rejoin): rejoined after every new session.
+    -- No room password here (passwords live only in memory or the OS keyring).
+    CREATE TABLE rooms (
+        jid           TEXT PRIMARY KEY,
+        nick          TEXT NOT NULL,
+        name          TEXT,
+        subject       TEXT,
+        -- archive id of the newest room message stored with everything before it
+        mam_last_id   TEXT,
+        -- the room's archive has nothing older than what we stored
+        mam_start_reached INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this code writes.

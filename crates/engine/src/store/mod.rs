@@ -17,6 +17,7 @@ mod outbox;
 mod migrations;
 mod order;
 mod roster;
+mod rooms;
 mod search;
 mod settings;
 
@@ -32,6 +33,7 @@ use crate::types::{Message, MessageId};
 pub use messages::MAX_PAGE;
 pub use migrations::SCHEMA_VERSION;
 pub use search::MAX_HITS;
+pub use rooms::StoredRoom;
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -270,6 +272,7 @@ pub(crate) mod test_util {
             stamped_by_author: false,
             remote_id: None,
             markable: false,
+            occupant_id: None,
         }
     }
 
