@@ -14,6 +14,7 @@ use crate::types::{Availability, DeliveryState, Direction, Millis, NewMessage, R
 pub mod carbons;
 pub mod chat_states;
 pub mod mam;
+pub mod muc;
 pub mod receipts;
 pub mod time;
 
@@ -47,6 +48,10 @@ pub enum Rejection {
     ForeignCarbon { from: String },
     #[error("archive result from {from}, which is not our account")]
     ForeignArchiveResult { from: String },
+    #[error("group chat message from {from}, not from a room we are in")]
+    ForeignRoomMessage { from: String },
+    #[error("room presence from {from}, a room we are not in")]
+    ForeignRoomPresence { from: String },
     #[error("archive result for a query we did not send ({query_id})")]
     UnsolicitedArchiveResult { query_id: String },
 }
