@@ -9,7 +9,7 @@ use crate::error::EngineError;
 
 /// Shortest time between two flushes of coalesced events.
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
-use crate::types::{ChatState, ContactPresence, Conversation, DeliveryState, Message, MessageId, RosterItem};
+use crate::types::{ChatState, ContactPresence, Conversation, DeliveryState, Message, MessageId, Occupant, Room, RosterItem};
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +75,30 @@ pub enum Event {
         #[cfg_attr(feature = "ts", ts(as = "crate::error::ShownError"))]
         error: EngineError,
     },
+    /// A room's state, our nick/role/affiliation in it, or its subject changed (the whole room).
+    RoomChanged { room: Room },
+    /// Who is in a room changed: occupants that came or changed (latest state), and the nicks
+    /// that left. Coalesced like presence: a room of thousands joining is a few events.
+    OccupantsChanged { room: String, changed: Vec<Occupant>, left: Vec<String> },
+}
+
+/// What one batch changed in one room's occupant list.
+#[derive(Debug, Default)]
+pub struct OccupantDelta {
+    pub changed: BTreeMap<String, Occupant>,
+    pub left: std::collections::BTreeSet<String>,
+}
+
+impl OccupantDelta {
+    pub fn came(&mut self, occupant: Occupant) {
+        self.left.remove(&occupant.nick);
+        self.changed.insert(occupant.nick.clone(), occupant);
+    }
+
+    pub fn went(&mut self, nick: &str) {
+        self.changed.remove(nick);
+        self.left.insert(nick.to_owned());
+    }
 }
 
 /// Collects what one batch changed, then turns it into a few events.
@@ -85,6 +109,8 @@ pub struct Batch {
     pub roster_changed: BTreeMap<String, RosterItem>,
     pub roster_removed: Vec<String>,
     pub conversations: BTreeMap<String, ()>,
+    pub rooms: BTreeMap<String, Room>,
+    pub occupants: BTreeMap<String, OccupantDelta>,
     pub other: Vec<Event>,
 }
 
@@ -95,6 +121,8 @@ impl Batch {
             && self.roster_changed.is_empty()
             && self.roster_removed.is_empty()
             && self.conversations.is_empty()
+            && self.rooms.is_empty()
+            && self.occupants.is_empty()
             && self.other.is_empty()
     }
 
@@ -111,12 +139,27 @@ impl Batch {
         self.roster_changed.extend(later.roster_changed);
         self.roster_removed.extend(later.roster_removed);
         self.conversations.extend(later.conversations);
+        self.rooms.extend(later.rooms);
+        for (room, delta) in later.occupants {
+            let mine = self.occupants.entry(room).or_default();
+            for nick in delta.left {
+                mine.went(&nick);
+            }
+            for occupant in delta.changed.into_values() {
+                mine.came(occupant);
+            }
+        }
         self.other.extend(later.other);
     }
 
     /// The events, with conversations resolved by `load` (the store's current rows).
     pub fn into_events(self, load: impl Fn(&str) -> Option<Conversation>) -> Vec<Event> {
         let mut events = self.other;
+        // Occupants first: a room that is joined already lists who is in it.
+        for (room, delta) in self.occupants {
+            events.push(Event::OccupantsChanged { room, changed: delta.changed.into_values().collect(), left: delta.left.into_iter().collect() });
+        }
+        events.extend(self.rooms.into_values().map(|room| Event::RoomChanged { room }));
         if !self.roster_changed.is_empty() || !self.roster_removed.is_empty() {
             events.push(Event::RosterUpdated {
                 changed: self.roster_changed.into_values().collect(),
@@ -179,6 +222,28 @@ mod tests {
         first.merge(second);
         assert_eq!(first.roster_changed.keys().collect::<Vec<_>>(), ["b@x"]);
         assert_eq!(first.roster_removed, ["a@x"]);
+    }
+
+    #[test]
+    fn a_room_of_thousands_joining_is_one_occupant_event() {
+        let mut batch = Batch::default();
+        for i in 0..2000 {
+            let occupant = Occupant {
+                nick: format!("n{i}"),
+                role: crate::types::Role::Participant,
+                affiliation: crate::types::Affiliation::None,
+                availability: Availability::Available,
+                status: None,
+                real_jid: None,
+                occupant_id: None,
+            };
+            batch.occupants.entry("room@muc.x".into()).or_default().came(occupant);
+        }
+        batch.occupants.entry("room@muc.x".into()).or_default().went("n7");
+        let events = batch.into_events(|_| None);
+        assert_eq!(events.len(), 1);
+        let Event::OccupantsChanged { changed, left, .. } = &events[0] else { panic!("{events:?}") };
+        assert_eq!((changed.len(), left.as_slice()), (1999, ["n7".to_string()].as_slice()));
     }
 
     #[test]

@@ -28,10 +28,16 @@ pub struct ArchivedMessage {
     pub stamp: Option<DateTime>,
 }
 
-/// `None`: not an archive result. `Some(Err)`: a result we must not accept.
-pub fn result(message: &XmppMessage, own: &BareJid) -> Option<Result<ArchivedMessage, Rejection>> {
+/// `None`: not an archive result. `Some(Err)`: a result we must not accept. `room_of`: the room
+/// a query id was sent to (XEP-0313 on a XEP-0045 room), `None` for our own archive; results
+/// must come from that archive and nowhere else.
+pub fn result(message: &XmppMessage, own: &BareJid, room_of: impl Fn(&str) -> Option<BareJid>) -> Option<Result<ArchivedMessage, Rejection>> {
     let payload = message.payloads.iter().find(|p| p.is("result", ns::MAM))?;
-    if !is_own_account(message.from.as_ref(), own) {
+    let from_expected_archive = match room_of(payload.attr("queryid").unwrap_or_default()) {
+        Some(room) => message.from.as_ref().is_some_and(|from| from.resource().is_none() && from.to_bare() == room),
+        None => is_own_account(message.from.as_ref(), own),
+    };
+    if !from_expected_archive {
         let from = message.from.as_ref().map(|j| j.to_string()).unwrap_or_default();
         return Some(Err(Rejection::ForeignArchiveResult { from }));
     }
@@ -49,6 +55,8 @@ pub fn result(message: &XmppMessage, own: &BareJid) -> Option<Result<ArchivedMes
 /// Which page of the archive to ask for.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageRequest {
+    /// A room's archive (the query goes to the room); `None`: our own archive.
+    pub archive: Option<BareJid>,
     /// Only the conversation with this contact.
     pub with: Option<BareJid>,
     /// Only messages from this time on.
@@ -126,7 +134,7 @@ mod tests {
     #[test]
     fn results_from_our_archive_are_unwrapped() {
         for from in ["me@example.org"] {
-            let result = result(&archived(from), &own()).unwrap().unwrap();
+            let result = result(&archived(from), &own(), |_| None).unwrap().unwrap();
             assert_eq!((result.query_id.as_str(), result.archive_id.as_str()), ("q1", "a-7"));
             assert_eq!(result.stamp.unwrap().0.timestamp(), 1_767_261_600);
         }
@@ -135,8 +143,20 @@ mod tests {
     #[test]
     fn results_from_anyone_else_are_rejected() {
         for from in ["bob@example.org", "bob@example.org/p", "me@example.org/other", "example.org"] {
-            assert!(matches!(result(&archived(from), &own()).unwrap(), Err(Rejection::ForeignArchiveResult { .. })), "{from}");
+            assert!(matches!(result(&archived(from), &own(), |_| None).unwrap(), Err(Rejection::ForeignArchiveResult { .. })), "{from}");
         }
+    }
+
+    #[test]
+    fn results_of_a_room_query_come_from_that_room_only() {
+        let room = BareJid::new("lobby@muc.example.org").unwrap();
+        let room_of = |id: &str| (id == "q1").then(|| room.clone());
+        assert!(result(&archived("lobby@muc.example.org"), &own(), room_of).unwrap().is_ok());
+        for from in ["other@muc.example.org", "lobby@muc.example.org/bob", "me@example.org", "muc.example.org"] {
+            assert!(matches!(result(&archived(from), &own(), room_of).unwrap(), Err(Rejection::ForeignArchiveResult { .. })), "{from}");
+        }
+        // A room's result for a query that went to our own archive is refused too.
+        assert!(result(&archived("lobby@muc.example.org"), &own(), |_| None).unwrap().is_err());
     }
 
     #[test]

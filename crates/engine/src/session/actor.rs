@@ -77,6 +77,7 @@ pub struct Actor {
     /// When the current (not resumed) session started.
     pub(super) reset_at: Option<tokio::time::Instant>,
     last_send_time: i64,
+    pub(super) rooms: super::room_actor::RoomsState,
 }
 
 /// How a message we put on the wire ended up.
@@ -112,6 +113,8 @@ pub(super) struct Received {
     pub wants_receipt: bool,
     /// Sent to us (else a carbon copy of what another device of ours got or sent).
     pub direct: bool,
+    /// A room's message (its stanza-id is the room's, not our archive's).
+    pub room: bool,
 }
 
 impl Actor {
@@ -121,7 +124,8 @@ impl Actor {
         commands: mpsc::Receiver<Command>,
         reports: mpsc::UnboundedReceiver<LoginReport>,
     ) -> Self {
-        Self { shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0, parked_slot: None,
+        let rooms = super::room_actor::RoomsState::load(&shared.store);
+        Self { rooms, shared, stream: Some(stream), commands, reports, iq: IqTracker::default(), last_login: None, next_iq_id: 0, parked_slot: None,
             pending: Batch::default(),
             last_flush: tokio::time::Instant::now(),
             flush_due: None,
@@ -176,6 +180,7 @@ impl Actor {
         if matches!(state, ConnectionState::Offline { .. }) {
             // Stopped: we no longer know who is online.
             self.forget_presence();
+            self.rooms_offline();
         }
         self.shared.snapshot.lock().unwrap().connection = Some(state.clone());
         self.emit(Event::ConnectionChanged { state });
@@ -276,6 +281,7 @@ impl Actor {
             Command::ArchivePage { request, reply } => self.query_archive(request, reply).await,
             Command::ArchiveAnswered { query_id, answer, reply } => {
                 let messages = self.archive_queries.remove(&query_id).unwrap_or_default();
+                self.rooms.queries.remove(&query_id);
                 if self.finished_queries.len() >= 32 {
                     self.finished_queries.pop_front();
                 }
@@ -288,6 +294,19 @@ impl Actor {
                 let _ = reply.send(page);
             }
             Command::CatchUpDone { generation, received, complete } => self.on_catch_up_done(generation, received, complete).await,
+            Command::JoinRoom { room, nick, password, reply } => self.join_room(room, nick, password, reply).await,
+            Command::LeaveRoom { room, reply } => {
+                let result = self.leave_room(room).await;
+                let _ = reply.send(result);
+            }
+            Command::ChangeNick { room, nick, reply } => self.change_nick(room, nick, reply).await,
+            Command::SetSubject { room, subject, reply } => self.set_subject(room, subject, reply).await,
+            Command::SendRoomMessage { room, body, reply } => {
+                let result = self.send_room_message(room, body).await;
+                let _ = reply.send(result);
+            }
+            Command::RejoinRooms => self.rejoin_rooms().await,
+            Command::RoomCaughtUp { room } => self.room_caught_up(room),
             Command::Disconnect { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -313,10 +332,7 @@ impl Actor {
     }
 
     async fn send_message(&mut self, to: xmpp_parsers::jid::BareJid, body: String) -> crate::Result<crate::types::Message> {
-        // Unique, increasing send times: receivers order our messages by them (see
-        // `pipeline::time`), also when a burst sends several in one millisecond.
-        let timestamp = now_millis().max(self.last_send_time + 1);
-        self.last_send_time = timestamp;
+        let timestamp = self.next_send_time();
         let new = NewMessage {
             conversation: to.to_string(),
             direction: Direction::Outgoing,
@@ -341,6 +357,14 @@ impl Actor {
         self.chat_states.insert(to, ChatState::Active);
         self.pump_outbox().await;
         Ok(message)
+    }
+
+    /// Unique, increasing send times: receivers order our messages by them (see
+    /// `pipeline::time`), also when a burst sends several in one millisecond.
+    pub(super) fn next_send_time(&mut self) -> i64 {
+        let timestamp = now_millis().max(self.last_send_time + 1);
+        self.last_send_time = timestamp;
+        timestamp
     }
 
     pub(super) fn emit_conversation(&self, jid: &str) {
@@ -448,6 +472,7 @@ impl Actor {
             }
             let (own, status) = session.own_presence();
             let _ = session.set_presence(own, status.as_deref()).await;
+            let _ = session.command(super::Command::RejoinRooms).await;
             if let Some(state) = online {
                 session.shared.snapshot.lock().unwrap().connection = Some(state.clone());
                 let _ = session.shared.events.send(Event::ConnectionChanged { state });
@@ -479,7 +504,11 @@ impl Actor {
                 Stanza::Iq(iq) => self.on_iq(iq, &mut batch).await,
                 Stanza::Message(message) if message.type_ == MessageType::Error => self.on_message_error(&message, &mut batch),
                 Stanza::Message(message) => self.on_message(message, now, &mut received, &mut batch),
-                Stanza::Presence(presence) => self.on_presence(&presence, &mut batch),
+                Stanza::Presence(presence) => {
+                    if !self.on_room_presence(&presence, &mut batch).await {
+                        self.on_presence(&presence, &mut batch);
+                    }
+                }
             }
         }
         if self.sync.hold_until.is_some() {
@@ -516,8 +545,9 @@ impl Actor {
                     }
                 }
                 self.answer_deliveries(&received).await;
+                self.follow_room_checkpoints(&received);
                 if self.sync.checkpoint_follows_live {
-                    if let Some(id) = received.iter().rev().find_map(|r| r.message.stanza_id.as_deref()) {
+                    if let Some(id) = received.iter().rev().filter(|r| !r.room).find_map(|r| r.message.stanza_id.as_deref()) {
                         super::sync::save_checkpoint(&self.shared.store, id);
                     }
                 }
@@ -562,6 +592,9 @@ impl Actor {
     }
 
     fn on_message_error(&mut self, message: &XmppMessage, batch: &mut Batch) {
+        if self.on_subject_error(message) {
+            return;
+        }
         let (Some(id), Some(from)) = (&message.id, &message.from) else { return };
         let conversation = from.to_bare().to_string();
         let Ok(Some(original)) = self.shared.store.find_by_origin_id(&conversation, &id.0) else { return };

@@ -29,8 +29,15 @@ impl Actor {
 
     pub(super) fn on_message(&mut self, message: XmppMessage, now: i64, received: &mut Vec<Received>, batch: &mut Batch) {
         let own = self.shared.account.clone();
-        if let Some(result) = mam::result(&message, &own) {
+        let room_queries = &self.rooms.queries;
+        if let Some(result) = mam::result(&message, &own, |query_id| room_queries.get(query_id).cloned()) {
             return self.on_archive_result(result, now, batch);
+        }
+        if message.type_ == xmpp_parsers::message::MessageType::Groupchat {
+            if crate::pipeline::muc::subject(&message).is_some() {
+                self.subject_applied(&message);
+            }
+            return self.on_room_message(&message, now, received, batch);
         }
         if let Some(copy) = carbons::unwrap(&message, &own) {
             return self.on_carbon(copy, now, received, batch);
@@ -49,7 +56,7 @@ impl Actor {
             }
         }
         match pipeline::accept_chat_message(&message, &Context { own: &own, now }) {
-            Ok(accepted) => received.push(Received { message: accepted.message, from, wants_receipt: receipts::wants_receipt(&message), direct: true }),
+            Ok(accepted) => received.push(Received { message: accepted.message, from, wants_receipt: receipts::wants_receipt(&message), direct: true, room: false }),
             Err(Rejection::Empty) => {}
             Err(rejection) => tracing::warn!(%rejection, "message rejected"),
         }
@@ -89,7 +96,7 @@ impl Actor {
         match pipeline::accept_forwarded(inner, &self.shared.account, vouched, now, None) {
             Ok(accepted) => {
                 let from = inner.from.clone().expect("accepted messages have a sender");
-                received.push(Received { message: accepted.message, from, wants_receipt: false, direct: false });
+                received.push(Received { message: accepted.message, from, wants_receipt: false, direct: false, room: false });
             }
             Err(Rejection::Empty) => {}
             Err(rejection) => tracing::warn!(%rejection, "carbon copy rejected"),
@@ -111,6 +118,18 @@ impl Actor {
         };
         if self.finished_queries.contains(&archived.query_id) {
             return tracing::debug!(query_id = archived.query_id, "late archive result of a finished query dropped");
+        }
+        if let Some(room) = self.rooms.queries.get(&archived.query_id).cloned() {
+            if !self.archive_queries.contains_key(&archived.query_id) {
+                let rejection = Rejection::UnsolicitedArchiveResult { query_id: archived.query_id };
+                return tracing::warn!(%rejection, "archive result rejected");
+            }
+            match self.accept_room_archived(&room, &archived, now) {
+                Ok(message) => self.archive_queries.entry(archived.query_id).or_default().push(message),
+                Err(Rejection::Empty) => {}
+                Err(rejection) => tracing::warn!(%rejection, "archived room message rejected"),
+            }
+            return;
         }
         let Some(collected) = self.archive_queries.get_mut(&archived.query_id) else {
             let rejection = Rejection::UnsolicitedArchiveResult { query_id: archived.query_id };

@@ -7,6 +7,9 @@ mod iq;
 mod outbox;
 mod presence;
 mod reconnect;
+mod room_actor;
+mod room_sync;
+mod rooms;
 mod roster;
 mod sync;
 
@@ -64,6 +67,8 @@ struct Snapshot {
     syncing: bool,
     /// Counts new (not resumed) sessions; see `sync::catch_up`.
     session_generation: u64,
+    /// Rooms by bare JID (see `rooms.rs`).
+    rooms: BTreeMap<String, rooms::RoomView>,
 }
 
 struct Shared {
@@ -99,6 +104,15 @@ enum Command {
     ArchivePage { request: PageRequest, reply: oneshot::Sender<Result<ArchivePage>> },
     ArchiveAnswered { query_id: String, answer: iq::IqReply, reply: oneshot::Sender<Result<ArchivePage>> },
     CatchUpDone { generation: u64, received: u32, complete: bool },
+    JoinRoom { room: BareJid, nick: String, password: Option<String>, reply: oneshot::Sender<Result<rooms::Joined>> },
+    LeaveRoom { room: BareJid, reply: oneshot::Sender<Result<()>> },
+    ChangeNick { room: BareJid, nick: String, reply: oneshot::Sender<Result<crate::types::Room>> },
+    SetSubject { room: BareJid, subject: String, reply: oneshot::Sender<Result<()>> },
+    SendRoomMessage { room: BareJid, body: String, reply: oneshot::Sender<Result<Message>> },
+    /// After a new session's presence: join every room again.
+    RejoinRooms,
+    /// The room's archive catch-up finished: live archive ids move its checkpoint from now on.
+    RoomCaughtUp { room: BareJid },
     Disconnect { done: oneshot::Sender<()> },
 }
 
@@ -138,7 +152,19 @@ impl Session {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (_, cached_roster) = store.roster()?;
         let (presence, status) = options.initial_presence.unwrap_or((OwnPresence::Available, None));
+        let rooms = store
+            .rooms()?
+            .into_iter()
+            .map(|stored| {
+                let mut view = rooms::RoomView::new(&stored.jid, &stored.nick);
+                view.room.name = stored.name;
+                view.room.subject = stored.subject;
+                view.room.state = crate::types::RoomState::Left(crate::types::LeaveReason::Offline);
+                (stored.jid, view)
+            })
+            .collect();
         let snapshot = Snapshot {
+            rooms,
             roster: cached_roster.into_iter().map(|item| (item.jid.clone(), item)).collect(),
             own_presence: (Some(presence), status),
             connection: Some(ConnectionState::Connecting),
@@ -245,7 +271,16 @@ impl Session {
         if local.len() as u32 >= limit.min(crate::store::MAX_PAGE) || !self.is_online() {
             return Ok(local);
         }
-        match sync::fetch_older(self, &jid, before, &local, limit).await {
+        let is_room = self.blocking({
+            let key = jid.to_string();
+            move |store| Ok(store.room_conversations()?.contains(&key))
+        });
+        let fetched = if is_room.await? {
+            room_sync::fetch_older(self, &jid, before, &local, limit).await
+        } else {
+            sync::fetch_older(self, &jid, before, &local, limit).await
+        };
+        match fetched {
             Ok(0) => Ok(local),
             Ok(_) => {
                 let key = jid.to_string();

@@ -30,14 +30,18 @@ pub struct InFlight {
 
 /// The stanza for our stored message. `resend`: it was (or may have been) sent before, or waited
 /// while offline, so it carries its original time.
-pub fn stanza(message: &Message, own: &BareJid, resend: bool) -> Option<XmppMessage> {
-    let to = BareJid::new(&message.conversation).ok()?;
+/// `groupchat`: the conversation is a room (no receipts or chat states there).
+pub fn stanza(message: &Message, own: &BareJid, resend: bool, groupchat: bool) -> Option<XmppMessage> {
+    let to = Some(Jid::from(BareJid::new(&message.conversation).ok()?));
     let origin_id = message.origin_id.clone()?;
-    let mut stanza = XmppMessage::chat(Some(Jid::from(to))).with_body(Lang::default(), message.body.clone());
+    let stanza = if groupchat { XmppMessage::groupchat(to) } else { XmppMessage::chat(to) };
+    let mut stanza = stanza.with_body(Lang::default(), message.body.clone());
     stanza.id = Some(Id(origin_id.clone()));
     stanza.payloads.push(OriginId { id: origin_id }.into());
-    stanza.payloads.extend(receipts::requests());
-    stanza.payloads.push(chat_states::element(ChatState::Active));
+    if !groupchat {
+        stanza.payloads.extend(receipts::requests());
+        stanza.payloads.push(chat_states::element(ChatState::Active));
+    }
     if resend {
         if let Some(stamp) = chrono::DateTime::from_timestamp_millis(message.timestamp) {
             let delay = Delay { from: Some(Jid::from(own.clone())), stamp: DateTime(stamp.fixed_offset()), data: None };
@@ -96,7 +100,12 @@ impl Actor {
         if self.in_flight.contains_key(&message.id) {
             return;
         }
-        let Some(stanza) = stanza(message, &self.shared.account, resend) else {
+        let groupchat = self.rooms.kinds.contains(&message.conversation);
+        if groupchat && !self.room_joined(&message.conversation) {
+            // Waits for the room's (re)join, which pumps the outbox again.
+            return;
+        }
+        let Some(stanza) = stanza(message, &self.shared.account, resend, groupchat) else {
             tracing::error!(id = message.id, "stored message cannot be sent");
             return;
         };
@@ -233,11 +242,11 @@ mod tests {
     #[test]
     fn a_first_send_asks_for_receipts_and_a_resend_keeps_its_ids_and_time() {
         let own = BareJid::new("me@example.org").unwrap();
-        let first = stanza(&message(1_767_225_600_000), &own, false).unwrap();
+        let first = stanza(&message(1_767_225_600_000), &own, false, false).unwrap();
         assert_eq!(first.id.as_ref().unwrap().0, "o-1");
         assert!(receipts::is_markable(&first));
         assert!(first.payloads.iter().all(|p| p.name() != "delay"));
-        let again = stanza(&message(1_767_225_600_000), &own, true).unwrap();
+        let again = stanza(&message(1_767_225_600_000), &own, true, false).unwrap();
         assert_eq!(again.id.as_ref().unwrap().0, "o-1");
         let delay = again.payloads.iter().find(|p| p.name() == "delay").unwrap();
         assert_eq!(delay.attr("stamp"), Some("2026-01-01T00:00:00+00:00"));

@@ -168,14 +168,14 @@ async fn first_sync(session: &Session) -> Result<u32> {
 }
 
 /// Stores catch-up messages as new ones and announces them; returns how many incoming were new.
-async fn store_new(session: &Session, messages: Vec<NewMessage>) -> Result<u32> {
+pub(crate) async fn store_new(session: &Session, messages: Vec<NewMessage>) -> Result<u32> {
     let inserted = insert(session, messages, false).await?;
     let incoming = inserted.iter().filter(|m| m.direction == Direction::Incoming).count() as u32;
     announce(session, inserted, true);
     Ok(incoming)
 }
 
-async fn store_history(session: &Session, messages: Vec<NewMessage>) -> Result<Vec<Message>> {
+pub(crate) async fn store_history(session: &Session, messages: Vec<NewMessage>) -> Result<Vec<Message>> {
     let inserted = insert(session, messages, true).await?;
     announce(session, inserted.clone(), false);
     Ok(inserted)
@@ -248,8 +248,12 @@ impl super::actor::Actor {
         }
         let query_id = uuid::Uuid::new_v4().simple().to_string();
         self.archive_queries.insert(query_id.clone(), Vec::new());
+        if let Some(room) = &request.archive {
+            self.rooms.queries.insert(query_id.clone(), room.clone());
+        }
         let (answered, answer) = oneshot::channel();
-        self.send_iq(None, true, mam::query(&query_id, &request), answered).await;
+        let to = request.archive.clone().map(xmpp_parsers::jid::Jid::from);
+        self.send_iq(to, true, mam::query(&query_id, &request), answered).await;
         let commands = self.shared.commands.clone();
         tokio::spawn(async move {
             let answer = answer.await.unwrap_or(Err(EngineError::NotConnected));

@@ -1,0 +1,456 @@
+//! The actor's side of group chat (XEP-0045): joining, the room's presence (occupants, our own
+//! state in the room, removals), room messages and subjects, our messages to rooms.
+//!
+//! The room list lives in the snapshot (`Snapshot::rooms`), so the UI reads it without waiting;
+//! only the actor writes it. Occupants come from the room's presence only.
+
+use std::collections::{HashMap, HashSet};
+
+use tokio::sync::oneshot;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::message::Message as XmppMessage;
+use xmpp_parsers::presence::Presence;
+
+use super::actor::{now_millis, Actor, Received};
+use super::rooms::{Joined, RoomView};
+use crate::error::{EngineError, Result};
+use crate::events::{Batch, Event};
+use crate::pipeline::muc::{self, RoomContext, RoomPresence};
+use crate::pipeline::{self, Rejection};
+use crate::store::{InsertOutcome, StoredRoom};
+use crate::types::{DeliveryState, Direction, LeaveReason, Message, NewMessage, Room, RoomState};
+
+/// What the actor keeps about rooms besides the snapshot.
+#[derive(Default)]
+pub(super) struct RoomsState {
+    /// Room passwords given to `join_room`: in memory only, for rejoining.
+    passwords: HashMap<String, String>,
+    joins: HashMap<String, Vec<oneshot::Sender<Result<Joined>>>>,
+    nick_changes: HashMap<String, (String, oneshot::Sender<Result<Room>>)>,
+    /// Subject changes we sent, by stanza id: an error answer is for the caller.
+    subjects: HashMap<String, (String, oneshot::Sender<Result<()>>)>,
+    /// Archive queries sent to a room, by query id.
+    pub queries: HashMap<String, BareJid>,
+    /// Conversations that are rooms' (their messages go out as group chat).
+    pub kinds: HashSet<String>,
+    /// Rooms whose archive catch-up finished since they were joined: live ids move the
+    /// room's checkpoint.
+    caught_up: HashSet<String>,
+}
+
+impl RoomsState {
+    pub fn load(store: &crate::store::Store) -> Self {
+        let kinds = store.room_conversations().unwrap_or_default().into_iter().collect();
+        Self { kinds, ..Self::default() }
+    }
+}
+
+impl Actor {
+    fn room_view(&self, room: &str) -> Option<RoomView> {
+        self.shared.snapshot.lock().unwrap().rooms.get(room).cloned()
+    }
+
+    fn update_room(&self, room: &str, batch: &mut Batch, change: impl FnOnce(&mut RoomView)) {
+        let mut snapshot = self.shared.snapshot.lock().unwrap();
+        if let Some(view) = snapshot.rooms.get_mut(room) {
+            change(view);
+            batch.rooms.insert(room.to_owned(), view.room.clone());
+        }
+    }
+
+    pub(super) fn room_joined(&self, room: &str) -> bool {
+        self.room_view(room).is_some_and(|view| view.room.state == RoomState::Joined)
+    }
+
+    pub(super) async fn join_room(&mut self, room: BareJid, nick: String, password: Option<String>, reply: oneshot::Sender<Result<Joined>>) {
+        if !self.live {
+            let _ = reply.send(Err(EngineError::NotConnected));
+            return;
+        }
+        let key = room.to_string();
+        if let Some(view) = self.room_view(&key).filter(|v| v.room.state == RoomState::Joined && v.room.nick == nick) {
+            let _ = reply.send(Ok(Joined { room: view.room, created: false }));
+            return;
+        }
+        match password {
+            Some(password) => self.rooms.passwords.insert(key.clone(), password),
+            None => self.rooms.passwords.remove(&key),
+        };
+        self.rooms.joins.entry(key.clone()).or_default().push(reply);
+        let mut batch = Batch::default();
+        {
+            let mut snapshot = self.shared.snapshot.lock().unwrap();
+            let view = snapshot.rooms.entry(key.clone()).or_insert_with(|| RoomView::new(&key, &nick));
+            view.room.nick = nick;
+            view.room.state = RoomState::Joining;
+        }
+        self.update_room(&key, &mut batch, |_| {});
+        self.announce(batch);
+        self.send_join(&room).await;
+    }
+
+    async fn send_join(&mut self, room: &BareJid) {
+        let Some(view) = self.room_view(room.as_str()) else { return };
+        let Ok(occupant) = muc::occupant_jid(room, &view.room.nick) else { return };
+        let password = self.rooms.passwords.get(room.as_str()).cloned();
+        self.rooms.caught_up.remove(room.as_str());
+        self.send(muc::join_presence(&occupant, password.as_deref()).into()).await;
+    }
+
+    /// After a new session: every room we were in (or were dropped from) is joined again.
+    pub(super) async fn rejoin_rooms(&mut self) {
+        let rooms: Vec<String> = {
+            let mut snapshot = self.shared.snapshot.lock().unwrap();
+            snapshot
+                .rooms
+                .iter_mut()
+                .filter(|(_, view)| match &view.room.state {
+                    RoomState::Left(reason) => muc::rejoins_after(reason),
+                    _ => true,
+                })
+                .map(|(jid, view)| {
+                    view.room.state = RoomState::Joining;
+                    view.occupants.clear();
+                    jid.clone()
+                })
+                .collect()
+        };
+        let mut batch = Batch::default();
+        for jid in &rooms {
+            self.update_room(jid, &mut batch, |_| {});
+        }
+        self.announce(batch);
+        for jid in rooms {
+            if let Ok(room) = BareJid::new(&jid) {
+                self.send_join(&room).await;
+            }
+        }
+    }
+
+    /// Our session ended: we are in no room until the next one rejoins them.
+    pub(super) fn rooms_offline(&self) {
+        let mut batch = Batch::default();
+        let rooms: Vec<String> = self.shared.snapshot.lock().unwrap().rooms.keys().cloned().collect();
+        for jid in rooms {
+            let mut gone = Vec::new();
+            self.update_room(&jid, &mut batch, |view| {
+                if !matches!(view.room.state, RoomState::Left(_)) {
+                    view.room.state = RoomState::Left(LeaveReason::Offline);
+                }
+                gone.extend(std::mem::take(&mut view.occupants).into_keys());
+            });
+            let delta = batch.occupants.entry(jid).or_default();
+            for nick in gone {
+                delta.went(&nick);
+            }
+        }
+        for event in batch.into_events(|_| None) {
+            self.emit(event);
+        }
+    }
+
+    pub(super) async fn leave_room(&mut self, room: BareJid) -> Result<()> {
+        let key = room.to_string();
+        let view = self.room_view(&key).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
+        self.rooms.passwords.remove(&key);
+        self.shared.store.remove_room(&key)?;
+        let mut batch = Batch::default();
+        let mut gone = Vec::new();
+        self.update_room(&key, &mut batch, |view| {
+            view.room.state = RoomState::Left(LeaveReason::Left);
+            gone.extend(std::mem::take(&mut view.occupants).into_keys());
+        });
+        let delta = batch.occupants.entry(key.clone()).or_default();
+        for nick in gone {
+            delta.went(&nick);
+        }
+        self.shared.snapshot.lock().unwrap().rooms.remove(&key);
+        for waiter in self.rooms.joins.remove(&key).unwrap_or_default() {
+            let _ = waiter.send(Err(EngineError::NotInRoom { room: key.clone() }));
+        }
+        self.announce(batch);
+        if let Ok(occupant) = muc::occupant_jid(&room, &view.room.nick) {
+            self.send(muc::leave_presence(&occupant).into()).await;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn change_nick(&mut self, room: BareJid, nick: String, reply: oneshot::Sender<Result<Room>>) {
+        let key = room.to_string();
+        if !self.room_joined(&key) {
+            let _ = reply.send(Err(EngineError::NotInRoom { room: key }));
+            return;
+        }
+        let occupant = match muc::occupant_jid(&room, &nick) {
+            Ok(occupant) => occupant,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                return;
+            }
+        };
+        self.rooms.nick_changes.insert(key, (nick, reply));
+        self.send(muc::occupant_presence(&occupant).into()).await;
+    }
+
+    pub(super) async fn set_subject(&mut self, room: BareJid, subject: String, reply: oneshot::Sender<Result<()>>) {
+        let key = room.to_string();
+        if !self.room_joined(&key) {
+            let _ = reply.send(Err(EngineError::NotInRoom { room: key }));
+            return;
+        }
+        let id = format!("subject-{}", uuid::Uuid::new_v4().simple());
+        self.rooms.subjects.insert(id.clone(), (key, reply));
+        self.send(muc::subject_message(&room, &subject, &id).into()).await;
+    }
+
+    /// Stores our message (pending) and hands it to the outbox, like a 1:1 message.
+    pub(super) async fn send_room_message(&mut self, room: BareJid, body: String) -> Result<Message> {
+        let key = room.to_string();
+        let view = self.room_view(&key).filter(|v| v.room.state == RoomState::Joined).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
+        let timestamp = self.next_send_time();
+        let new = NewMessage {
+            conversation: key.clone(),
+            direction: Direction::Outgoing,
+            sender: format!("{key}/{}", view.room.nick),
+            body,
+            timestamp,
+            stamped_by_author: true,
+            origin_id: Some(pipeline::time::time_ordered_id(timestamp)),
+            stanza_id: None,
+            state: DeliveryState::Pending,
+            remote_id: None,
+            markable: false,
+            occupant_id: view.room.occupant_id.clone(),
+        };
+        let stored = self.store_messages(vec![new]).await?;
+        let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
+            return Err(EngineError::Storage { detail: "the message was not stored".into() });
+        };
+        self.emit(Event::MessageSent { message: message.clone() });
+        self.emit_conversation(&key);
+        self.pump_outbox().await;
+        Ok(message)
+    }
+
+    // ---- inbound ----
+
+    /// A presence from a room we know; `false` when it is not a room's.
+    pub(super) async fn on_room_presence(&mut self, presence: &Presence, batch: &mut Batch) -> bool {
+        let Some(from) = presence.from.as_ref() else { return false };
+        let room = from.to_bare();
+        let key = room.to_string();
+        if self.room_view(&key).is_none() {
+            return false;
+        }
+        match muc::parse_presence(presence) {
+            Ok(RoomPresence::Error { condition, text }) => self.on_room_error(&room, &condition, text, batch),
+            Ok(RoomPresence::Available(update)) if update.is_self() => self.on_self_available(&room, update, batch).await,
+            Ok(RoomPresence::Available(update)) => {
+                let occupant = update.occupant;
+                self.update_room(&key, &mut Batch::default(), |view| {
+                    view.occupants.insert(occupant.nick.clone(), occupant.clone());
+                });
+                batch.occupants.entry(key).or_default().came(occupant);
+            }
+            Ok(RoomPresence::Unavailable(update)) if update.is_self() => self.on_self_unavailable(&room, update, batch).await,
+            Ok(RoomPresence::Unavailable(update)) => {
+                let nick = update.occupant.nick;
+                self.update_room(&key, &mut Batch::default(), |view| {
+                    view.occupants.remove(&nick);
+                });
+                batch.occupants.entry(key).or_default().went(&nick);
+            }
+            Err(rejection) => tracing::warn!(%rejection, "room presence rejected"),
+        }
+        true
+    }
+
+    fn on_room_error(&mut self, room: &BareJid, condition: &xmpp_parsers::stanza_error::DefinedCondition, text: Option<String>, batch: &mut Batch) {
+        let key = room.to_string();
+        if let Some((nick, reply)) = self.rooms.nick_changes.remove(&key) {
+            let _ = reply.send(Err(muc::join_error(room, &nick, condition, text)));
+            return;
+        }
+        let Some(view) = self.room_view(&key) else { return };
+        if view.room.state != RoomState::Joining {
+            return tracing::info!(room = %key, ?condition, "room error ignored");
+        }
+        let error = muc::join_error(room, &view.room.nick, condition, text);
+        tracing::info!(room = %key, %error, "joining the room failed");
+        self.update_room(&key, batch, |view| view.room.state = RoomState::Left(LeaveReason::JoinFailed { error: error.clone() }));
+        for waiter in self.rooms.joins.remove(&key).unwrap_or_default() {
+            let _ = waiter.send(Err(error.clone()));
+        }
+    }
+
+    async fn on_self_available(&mut self, room: &BareJid, update: muc::OccupantUpdate, batch: &mut Batch) {
+        let key = room.to_string();
+        let was_joining = self.room_view(&key).is_some_and(|v| v.room.state == RoomState::Joining);
+        let occupant = update.occupant.clone();
+        self.update_room(&key, batch, |view| {
+            view.room.nick = occupant.nick.clone();
+            view.room.role = occupant.role;
+            view.room.affiliation = occupant.affiliation;
+            view.room.occupant_id = occupant.occupant_id.clone();
+            view.room.state = RoomState::Joined;
+            view.occupants.insert(occupant.nick.clone(), occupant.clone());
+        });
+        batch.occupants.entry(key.clone()).or_default().came(occupant.clone());
+        let Some(view) = self.room_view(&key) else { return };
+        if let Some((nick, reply)) = self.rooms.nick_changes.remove(&key) {
+            if nick == occupant.nick || update.has(muc::status::NICK_ASSIGNED) {
+                self.save_room(&view.room);
+                let _ = reply.send(Ok(view.room.clone()));
+            } else {
+                self.rooms.nick_changes.insert(key.clone(), (nick, reply));
+            }
+        }
+        if !was_joining {
+            return;
+        }
+        self.save_room(&view.room);
+        self.rooms.kinds.insert(key.clone());
+        let joined = Joined { room: view.room.clone(), created: update.has(muc::status::CREATED) };
+        let waiters = self.rooms.joins.remove(&key).unwrap_or_default();
+        let session = super::Session { shared: self.shared.clone() };
+        tokio::spawn(super::room_sync::after_join(session, room.clone(), joined, waiters));
+        // Our messages that waited for the room go out now.
+        self.rewind_outbox();
+        self.pump_outbox().await;
+    }
+
+    fn save_room(&self, room: &Room) {
+        let stored = StoredRoom { jid: room.jid.clone(), nick: room.nick.clone(), name: room.name.clone(), subject: room.subject.clone() };
+        if let Err(error) = self.shared.store.save_room(&stored, now_millis()) {
+            tracing::error!(%error, "room not stored");
+        }
+    }
+
+    async fn on_self_unavailable(&mut self, room: &BareJid, update: muc::OccupantUpdate, batch: &mut Batch) {
+        let key = room.to_string();
+        let old_nick = update.occupant.nick.clone();
+        if update.has(muc::status::NICK_CHANGED) {
+            // Our new nick's presence follows.
+            self.update_room(&key, batch, |view| {
+                view.occupants.remove(&old_nick);
+                if let Some(new) = &update.new_nick {
+                    view.room.nick = new.clone();
+                }
+            });
+            batch.occupants.entry(key).or_default().went(&old_nick);
+            return;
+        }
+        let reason = muc::removal_reason(&update);
+        tracing::info!(room = %key, ?reason, "the room removed us");
+        let rejoin = muc::rejoins_after(&reason);
+        let mut gone = Vec::new();
+        self.update_room(&key, batch, |view| {
+            view.room.state = RoomState::Left(reason);
+            gone.extend(std::mem::take(&mut view.occupants).into_keys());
+        });
+        let delta = batch.occupants.entry(key.clone()).or_default();
+        for nick in gone {
+            delta.went(&nick);
+        }
+        if rejoin {
+            self.update_room(&key, batch, |view| view.room.state = RoomState::Joining);
+            self.send_join(room).await;
+        } else if let Err(error) = self.shared.store.remove_room(&key) {
+            tracing::warn!(%error, "room not forgotten");
+        }
+    }
+
+    /// A group chat message; `received` collects what to store.
+    pub(super) fn on_room_message(&mut self, message: &XmppMessage, now: i64, received: &mut Vec<Received>, batch: &mut Batch) {
+        let Some(from) = message.from.clone() else { return };
+        let room = from.to_bare();
+        let key = room.to_string();
+        let Some(view) = self.room_view(&key).filter(|v| matches!(v.room.state, RoomState::Joined | RoomState::Joining)) else {
+            let rejection = Rejection::ForeignRoomMessage { from: from.to_string() };
+            return tracing::warn!(%rejection, "room message rejected");
+        };
+        if let Some(subject) = muc::subject(message) {
+            let subject = Some(subject).filter(|s| !s.is_empty());
+            if let Err(error) = self.shared.store.set_room_subject(&key, subject.as_deref()) {
+                tracing::warn!(%error, "room subject not stored");
+            }
+            return self.update_room(&key, batch, |view| view.room.subject = subject);
+        }
+        let ctx = RoomContext { room: &room, own_nick: &view.room.nick, own_occupant_id: view.room.occupant_id.as_deref() };
+        let sender_occupant = from.resource().and_then(|nick| view.occupants.get(nick.as_str())).map(|o| o.occupant_id.clone());
+        if sender_occupant.is_none() {
+            tracing::debug!(from = %from, "room message from a nick not in the room: stored, not attributed");
+        }
+        match muc::accept_room_message(message, &ctx, sender_occupant.flatten(), None, now, None) {
+            Ok(accepted) => {
+                if accepted.message.direction == Direction::Outgoing {
+                    self.reflected(&accepted.message, batch);
+                }
+                received.push(Received { message: accepted.message, from: Jid::from(from), wants_receipt: false, direct: false, room: true });
+            }
+            Err(Rejection::Empty) => {}
+            Err(rejection) => tracing::warn!(%rejection, "room message rejected"),
+        }
+    }
+
+    /// The room sent our own message back to us: the room has it.
+    fn reflected(&mut self, message: &NewMessage, batch: &mut Batch) {
+        let Some(origin_id) = message.origin_id.as_deref() else { return };
+        let Ok(Some(original)) = self.shared.store.find_by_origin_id(&message.conversation, origin_id) else { return };
+        if original.direction != Direction::Outgoing || original.sender != message.sender {
+            return;
+        }
+        if let Ok(Some(updated)) = self.shared.store.advance_state(original.id, DeliveryState::Sent) {
+            batch.other.push(Event::MessageUpdated { id: updated.id, conversation: updated.conversation, state: updated.state });
+        }
+    }
+
+    /// An error answer to our subject change; `true` when it was one.
+    pub(super) fn on_subject_error(&mut self, message: &XmppMessage) -> bool {
+        let Some(id) = message.id.as_ref() else { return false };
+        let Some((room, reply)) = self.rooms.subjects.remove(&id.0) else { return false };
+        let error = message.payloads.iter().find(|p| p.is("error", xmpp_parsers::ns::DEFAULT_NS)).and_then(|e| xmpp_parsers::stanza_error::StanzaError::try_from(e.clone()).ok());
+        let text = error.as_ref().and_then(|e| e.texts.values().next().map(|t| pipeline::clean_text(t, pipeline::MAX_TEXT_CHARS)));
+        let _ = reply.send(Err(EngineError::RoomForbidden { room, text }));
+        true
+    }
+
+    /// Our subject change came back from the room: done.
+    pub(super) fn subject_applied(&mut self, message: &XmppMessage) {
+        if let Some(id) = message.id.as_ref() {
+            if let Some((_, reply)) = self.rooms.subjects.remove(&id.0) {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    pub(super) fn room_caught_up(&mut self, room: BareJid) {
+        self.rooms.caught_up.insert(room.to_string());
+    }
+
+    /// After storing live room messages: a room that is caught up moves its checkpoint.
+    pub(super) fn follow_room_checkpoints(&self, received: &[Received]) {
+        let mut newest: HashMap<&str, &str> = HashMap::new();
+        for r in received.iter().filter(|r| r.room) {
+            if let Some(id) = r.message.stanza_id.as_deref() {
+                newest.insert(r.message.conversation.as_str(), id);
+            }
+        }
+        for (room, id) in newest {
+            if self.rooms.caught_up.contains(room) {
+                if let Err(error) = self.shared.store.set_room_checkpoint(room, Some(id)) {
+                    tracing::warn!(%error, "room checkpoint not saved");
+                }
+            }
+        }
+    }
+
+    /// An archive result of a query we sent to a room.
+    pub(super) fn accept_room_archived(&self, room: &BareJid, archived: &crate::pipeline::mam::ArchivedMessage, now: i64) -> std::result::Result<NewMessage, Rejection> {
+        let view = self.room_view(room.as_str()).ok_or_else(|| Rejection::ForeignRoomMessage { from: room.to_string() })?;
+        let ctx = RoomContext { room, own_nick: &view.room.nick, own_occupant_id: view.room.occupant_id.as_deref() };
+        let vouched = archived.stamp.as_ref().map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
+        // Who was in the room back then is not known: history is never attributed.
+        muc::accept_room_message(&archived.message, &ctx, None, vouched, now, Some(archived.archive_id.clone())).map(|a| a.message)
+    }
+}
