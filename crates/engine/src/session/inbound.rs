@@ -34,8 +34,8 @@ impl Actor {
             return self.on_archive_result(result, now, batch);
         }
         if message.type_ == xmpp_parsers::message::MessageType::Groupchat {
-            if crate::pipeline::muc::subject(&message).is_some() {
-                self.subject_applied(&message);
+            if let Some(subject) = crate::pipeline::muc::subject(&message) {
+                self.subject_applied(&message, &subject);
             }
             return self.on_room_message(&message, now, received, batch);
         }

@@ -20,6 +20,13 @@ use crate::pipeline::{self, Rejection};
 use crate::store::{InsertOutcome, StoredRoom};
 use crate::types::{DeliveryState, Direction, LeaveReason, Message, NewMessage, Room, RoomState};
 
+/// A subject change we sent, waiting for the room to apply it.
+struct PendingSubject {
+    room: String,
+    subject: String,
+    reply: oneshot::Sender<Result<()>>,
+}
+
 /// What the actor keeps about rooms besides the snapshot.
 #[derive(Default)]
 pub(super) struct RoomsState {
@@ -28,7 +35,7 @@ pub(super) struct RoomsState {
     joins: HashMap<String, Vec<oneshot::Sender<Result<Joined>>>>,
     nick_changes: HashMap<String, (String, oneshot::Sender<Result<Room>>)>,
     /// Subject changes we sent, by stanza id: an error answer is for the caller.
-    subjects: HashMap<String, (String, oneshot::Sender<Result<()>>)>,
+    subjects: HashMap<String, PendingSubject>,
     /// Archive queries sent to a room, by query id.
     pub queries: HashMap<String, BareJid>,
     /// Conversations that are rooms' (their messages go out as group chat).
@@ -199,7 +206,7 @@ impl Actor {
             return;
         }
         let id = format!("subject-{}", uuid::Uuid::new_v4().simple());
-        self.rooms.subjects.insert(id.clone(), (key, reply));
+        self.rooms.subjects.insert(id.clone(), PendingSubject { room: key, subject: subject.clone(), reply });
         self.send(muc::subject_message(&room, &subject, &id).into()).await;
     }
 
@@ -408,18 +415,22 @@ impl Actor {
     /// An error answer to our subject change; `true` when it was one.
     pub(super) fn on_subject_error(&mut self, message: &XmppMessage) -> bool {
         let Some(id) = message.id.as_ref() else { return false };
-        let Some((room, reply)) = self.rooms.subjects.remove(&id.0) else { return false };
+        let Some(PendingSubject { room, reply, .. }) = self.rooms.subjects.remove(&id.0) else { return false };
         let error = message.payloads.iter().find(|p| p.is("error", xmpp_parsers::ns::DEFAULT_NS)).and_then(|e| xmpp_parsers::stanza_error::StanzaError::try_from(e.clone()).ok());
         let text = error.as_ref().and_then(|e| e.texts.values().next().map(|t| pipeline::clean_text(t, pipeline::MAX_TEXT_CHARS)));
         let _ = reply.send(Err(EngineError::RoomForbidden { room, text }));
         true
     }
 
-    /// Our subject change came back from the room: done.
-    pub(super) fn subject_applied(&mut self, message: &XmppMessage) {
-        if let Some(id) = message.id.as_ref() {
-            if let Some((_, reply)) = self.rooms.subjects.remove(&id.0) {
-                let _ = reply.send(Ok(()));
+    /// Our subject change came back from the room: done. (Prosody sends the new subject in a
+    /// message of its own, without our id: then the room and the text tell.)
+    pub(super) fn subject_applied(&mut self, message: &XmppMessage, subject: &str) {
+        let room = message.from.as_ref().map(|f| f.to_bare().to_string()).unwrap_or_default();
+        let by_id = message.id.as_ref().map(|id| id.0.clone()).filter(|id| self.rooms.subjects.contains_key(id));
+        let by_text = || self.rooms.subjects.iter().find(|(_, p)| p.room == room && p.subject == subject).map(|(id, _)| id.clone());
+        if let Some(id) = by_id.or_else(by_text) {
+            if let Some(pending) = self.rooms.subjects.remove(&id) {
+                let _ = pending.reply.send(Ok(()));
             }
         }
     }
