@@ -13,19 +13,16 @@ use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Message as XmppMessage, MessageType};
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::ns;
 use xmpp_parsers::presence::Presence;
-use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 use xmpp_parsers::stream_features::StreamFeatures;
-use xmpp_parsers::version::VersionResult;
 
-use super::iq::{IqReply, IqTracker, Matched};
+use super::iq::{IqReply, IqTracker};
 use super::reconnect::LoginReport;
 use super::{login_state, presence, Command, Shared};
 use crate::connection::LoginInfo;
 use crate::error::EngineError;
 use crate::events::{Batch, ConnectionState, Event};
-use crate::pipeline::{self, chat_states, mam, PresenceUpdate};
+use crate::pipeline::{self, chat_states, mam};
 use crate::store::InsertOutcome;
 use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
@@ -608,84 +605,6 @@ impl Actor {
         }
     }
 
-    fn on_presence(&self, stanza: &Presence, batch: &mut Batch) {
-        let update = match pipeline::classify_presence(stanza, &self.shared.account) {
-            Ok(update) => update,
-            Err(rejection) => return tracing::warn!(%rejection, "presence rejected"),
-        };
-        let mut snapshot = self.shared.snapshot.lock().unwrap();
-        let changed = match update {
-            PresenceUpdate::Available { contact, presence } => {
-                let resources = snapshot.presence.entry(contact.to_string()).or_default();
-                resources.insert(presence.resource.clone(), presence);
-                Some(contact.to_string())
-            }
-            PresenceUpdate::Unavailable { contact, resource } => {
-                let key = contact.to_string();
-                if let Some(resources) = snapshot.presence.get_mut(&key) {
-                    match resource {
-                        Some(resource) => {
-                            resources.remove(&resource);
-                        }
-                        None => resources.clear(),
-                    }
-                    if resources.is_empty() {
-                        snapshot.presence.remove(&key);
-                    }
-                }
-                Some(key)
-            }
-            PresenceUpdate::SubscriptionRequest { from } => {
-                if snapshot.subscription_requests.insert(from.to_string()) {
-                    batch.other.push(Event::SubscriptionRequest { from: from.to_string() });
-                }
-                None
-            }
-            PresenceUpdate::Subscribed { from } => subscription_change(batch, &from, "subscribed"),
-            PresenceUpdate::Unsubscribed { from } => subscription_change(batch, &from, "unsubscribed"),
-            PresenceUpdate::Unsubscribe { from } => subscription_change(batch, &from, "unsubscribe"),
-            PresenceUpdate::OwnResource | PresenceUpdate::Ignored => None,
-        };
-        if let Some(jid) = changed {
-            let empty = BTreeMap::new();
-            let aggregated = presence::aggregate(&jid, snapshot.presence.get(&jid).unwrap_or(&empty));
-            batch.presence.insert(jid, aggregated);
-        }
-    }
-
-    async fn on_iq(&mut self, iq: Iq, batch: &mut Batch) {
-        match iq {
-            Iq::Result { .. } | Iq::Error { .. } => {
-                if self.iq.resolve(iq, &self.shared.account) == Matched::Unsolicited {
-                    tracing::debug!("unsolicited IQ response dropped");
-                }
-            }
-            Iq::Get { from, id, payload, .. } => {
-                let response = match answer_get(&payload) {
-                    Some(result) => Iq::Result { from: None, to: from, id, payload: result },
-                    None => error_reply(from, id, DefinedCondition::ServiceUnavailable),
-                };
-                self.send(response.into()).await;
-            }
-            Iq::Set { from, id, payload, .. } => {
-                let response = if payload.is("query", ns::ROSTER) {
-                    match pipeline::verify_roster_push(from.as_ref(), payload, &self.shared.account) {
-                        Ok(roster) => {
-                            super::roster::apply_push(&self.shared, roster, batch);
-                            Iq::Result { from: None, to: from, id, payload: None }
-                        }
-                        Err(rejection) => {
-                            tracing::warn!(%rejection, "roster push rejected");
-                            error_reply(from, id, DefinedCondition::ServiceUnavailable)
-                        }
-                    }
-                } else {
-                    error_reply(from, id, DefinedCondition::ServiceUnavailable)
-                };
-                self.send(response.into()).await;
-            }
-        }
-    }
 }
 
 /// Stream errors after which reconnecting would be wrong: another session replaced ours, or our
@@ -696,39 +615,6 @@ fn ends_the_session(error: &EngineError) -> bool {
     match error {
         EngineError::StreamError { condition, .. } => matches!(condition.as_str(), "conflict" | "not-authorized"),
         _ => false,
-    }
-}
-
-fn subscription_change(batch: &mut Batch, from: &xmpp_parsers::jid::BareJid, change: &str) -> Option<String> {
-    batch.other.push(Event::SubscriptionChanged { jid: from.to_string(), change: change.into() });
-    None
-}
-
-/// Answers to queries about ourselves: disco#info (also on our caps node), ping, version.
-/// `None`: not something we answer; `Some(None)`: an empty result.
-fn answer_get(payload: &Element) -> Option<Option<Element>> {
-    if payload.is("query", ns::DISCO_INFO) {
-        let node = payload.attr("node").map(str::to_owned);
-        let ours = node.as_deref().is_none_or(|n| n == super::caps_node());
-        return ours.then(|| Some(presence::disco_info(node).into()));
-    }
-    if payload.is("ping", ns::PING) {
-        return Some(None);
-    }
-    if payload.is("query", ns::VERSION) {
-        let version = VersionResult { name: "Rapport".into(), version: env!("CARGO_PKG_VERSION").into(), os: None };
-        return Some(Some(version.into()));
-    }
-    None
-}
-
-fn error_reply(to: Option<Jid>, id: String, condition: DefinedCondition) -> Iq {
-    Iq::Error {
-        from: None,
-        to,
-        id,
-        error: StanzaError::new(ErrorType::Cancel, condition, "en", ""),
-        payload: None,
     }
 }
 

@@ -11,6 +11,12 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::StanzaError;
 
 use crate::error::EngineError;
+use crate::events::Batch;
+use crate::pipeline;
+use xmpp_parsers::ns;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
+use xmpp_parsers::version::VersionResult;
+use super::presence;
 
 pub const IQ_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -88,6 +94,71 @@ pub fn server_error(error: &StanzaError) -> EngineError {
     EngineError::ServerError {
         condition: format!("{:?}", error.defined_condition),
         text: error.texts.values().next().map(|t| crate::pipeline::clean_text(t, 500)),
+    }
+}
+
+/// IQ requests to us, and answers to ours.
+impl super::actor::Actor {
+    pub(super) async fn on_iq(&mut self, iq: Iq, batch: &mut Batch) {
+        match iq {
+            Iq::Result { .. } | Iq::Error { .. } => {
+                if self.iq.resolve(iq, &self.shared.account) == Matched::Unsolicited {
+                    tracing::debug!("unsolicited IQ response dropped");
+                }
+            }
+            Iq::Get { from, id, payload, .. } => {
+                let response = match answer_get(&payload) {
+                    Some(result) => Iq::Result { from: None, to: from, id, payload: result },
+                    None => error_reply(from, id, DefinedCondition::ServiceUnavailable),
+                };
+                self.send(response.into()).await;
+            }
+            Iq::Set { from, id, payload, .. } => {
+                let response = if payload.is("query", ns::ROSTER) {
+                    match pipeline::verify_roster_push(from.as_ref(), payload, &self.shared.account) {
+                        Ok(roster) => {
+                            super::roster::apply_push(&self.shared, roster, batch);
+                            Iq::Result { from: None, to: from, id, payload: None }
+                        }
+                        Err(rejection) => {
+                            tracing::warn!(%rejection, "roster push rejected");
+                            error_reply(from, id, DefinedCondition::ServiceUnavailable)
+                        }
+                    }
+                } else {
+                    error_reply(from, id, DefinedCondition::ServiceUnavailable)
+                };
+                self.send(response.into()).await;
+            }
+        }
+    }
+}
+
+/// Answers to queries about ourselves: disco#info (also on our caps node), ping, version.
+/// `None`: not something we answer; `Some(None)`: an empty result.
+fn answer_get(payload: &Element) -> Option<Option<Element>> {
+    if payload.is("query", ns::DISCO_INFO) {
+        let node = payload.attr("node").map(str::to_owned);
+        let ours = node.as_deref().is_none_or(|n| n == super::caps_node());
+        return ours.then(|| Some(presence::disco_info(node).into()));
+    }
+    if payload.is("ping", ns::PING) {
+        return Some(None);
+    }
+    if payload.is("query", ns::VERSION) {
+        let version = VersionResult { name: "Rapport".into(), version: env!("CARGO_PKG_VERSION").into(), os: None };
+        return Some(Some(version.into()));
+    }
+    None
+}
+
+fn error_reply(to: Option<Jid>, id: String, condition: DefinedCondition) -> Iq {
+    Iq::Error {
+        from: None,
+        to,
+        id,
+        error: StanzaError::new(ErrorType::Cancel, condition, "en", ""),
+        payload: None,
     }
 }
 

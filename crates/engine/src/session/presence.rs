@@ -9,6 +9,8 @@ use xmpp_parsers::disco::{DiscoInfoResult, Identity};
 use xmpp_parsers::hashes::Algo;
 use xmpp_parsers::presence::{Presence, Show, Type as PresenceType};
 
+use crate::events::{Batch, Event};
+use crate::pipeline::{self, PresenceUpdate};
 use crate::types::{Availability, ContactPresence, OwnPresence, ResourcePresence};
 
 pub const CAPS_NODE: &str = "https://rapport.im";
@@ -75,6 +77,60 @@ pub fn caps() -> Caps {
 /// The `node#ver` string others use to query our capabilities.
 pub fn caps_node() -> String {
     format!("{CAPS_NODE}#{}", base64::engine::general_purpose::STANDARD.encode(caps().ver))
+}
+
+/// Contacts' presence and subscription requests (room presence goes to `room_actor.rs`).
+impl super::actor::Actor {
+    pub(super) fn on_presence(&self, stanza: &Presence, batch: &mut Batch) {
+        let update = match pipeline::classify_presence(stanza, &self.shared.account) {
+            Ok(update) => update,
+            Err(rejection) => return tracing::warn!(%rejection, "presence rejected"),
+        };
+        let mut snapshot = self.shared.snapshot.lock().unwrap();
+        let changed = match update {
+            PresenceUpdate::Available { contact, presence } => {
+                let resources = snapshot.presence.entry(contact.to_string()).or_default();
+                resources.insert(presence.resource.clone(), presence);
+                Some(contact.to_string())
+            }
+            PresenceUpdate::Unavailable { contact, resource } => {
+                let key = contact.to_string();
+                if let Some(resources) = snapshot.presence.get_mut(&key) {
+                    match resource {
+                        Some(resource) => {
+                            resources.remove(&resource);
+                        }
+                        None => resources.clear(),
+                    }
+                    if resources.is_empty() {
+                        snapshot.presence.remove(&key);
+                    }
+                }
+                Some(key)
+            }
+            PresenceUpdate::SubscriptionRequest { from } => {
+                if snapshot.subscription_requests.insert(from.to_string()) {
+                    batch.other.push(Event::SubscriptionRequest { from: from.to_string() });
+                }
+                None
+            }
+            PresenceUpdate::Subscribed { from } => subscription_change(batch, &from, "subscribed"),
+            PresenceUpdate::Unsubscribed { from } => subscription_change(batch, &from, "unsubscribed"),
+            PresenceUpdate::Unsubscribe { from } => subscription_change(batch, &from, "unsubscribe"),
+            PresenceUpdate::OwnResource | PresenceUpdate::Ignored => None,
+        };
+        if let Some(jid) = changed {
+            let empty = BTreeMap::new();
+            let aggregated = aggregate(&jid, snapshot.presence.get(&jid).unwrap_or(&empty));
+            batch.presence.insert(jid, aggregated);
+        }
+    }
+
+}
+
+fn subscription_change(batch: &mut Batch, from: &xmpp_parsers::jid::BareJid, change: &str) -> Option<String> {
+    batch.other.push(Event::SubscriptionChanged { jid: from.to_string(), change: change.into() });
+    None
 }
 
 #[cfg(test)]
