@@ -223,6 +223,31 @@ pub fn rejoins_after(reason: &LeaveReason) -> bool {
     matches!(reason, LeaveReason::AffiliationChanged | LeaveReason::MembersOnly | LeaveReason::ServiceShutdown | LeaveReason::Dropped | LeaveReason::Offline)
 }
 
+/// XEP-0410: what the answer to a ping of our own occupant JID says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfPing {
+    /// An answer (from our client or the room; a room that does not support pings answers
+    /// service-unavailable or feature-not-implemented): we are in.
+    Joined,
+    /// not-acceptable or item-not-found: the room does not know us (any more).
+    NotJoined,
+    /// No answer, or another error (say, the room's server unreachable): keep what we think.
+    Unknown,
+}
+
+/// `condition`: the stanza error's condition as `EngineError::ServerError` carries it.
+pub fn self_ping_verdict(answer: &Result<(), EngineError>) -> SelfPing {
+    match answer {
+        Ok(()) => SelfPing::Joined,
+        Err(EngineError::ServerError { condition, .. }) => match condition.as_str() {
+            "NotAcceptable" | "ItemNotFound" => SelfPing::NotJoined,
+            "ServiceUnavailable" | "FeatureNotImplemented" => SelfPing::Joined,
+            _ => SelfPing::Unknown,
+        },
+        Err(_) => SelfPing::Unknown,
+    }
+}
+
 /// Who we are in the room a message comes from.
 pub struct RoomContext<'a> {
     pub room: &'a BareJid,

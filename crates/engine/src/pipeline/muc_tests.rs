@@ -190,3 +190,21 @@ fn the_join_presence_asks_for_no_history_and_carries_the_password() {
     assert!(occupant_jid(&room(), "  ").is_err());
     assert!(occupant_jid(&room(), &"n".repeat(2000)).is_err());
 }
+
+#[test]
+fn a_self_ping_error_saying_we_are_not_in_the_room_means_rejoin_and_anything_unsure_keeps_us() {
+    let error = |condition: &str| Err(EngineError::ServerError { condition: condition.into(), text: None });
+    assert_eq!(self_ping_verdict(&Ok(())), SelfPing::Joined);
+    assert_eq!(self_ping_verdict(&error("NotAcceptable")), SelfPing::NotJoined);
+    assert_eq!(self_ping_verdict(&error("ItemNotFound")), SelfPing::NotJoined);
+    assert_eq!(self_ping_verdict(&error("ServiceUnavailable")), SelfPing::Joined);
+    assert_eq!(self_ping_verdict(&error("RemoteServerTimeout")), SelfPing::Unknown);
+    assert_eq!(self_ping_verdict(&Err(EngineError::Timeout { stage: "ping".into() })), SelfPing::Unknown);
+}
+
+#[test]
+fn the_server_error_conditions_are_named_as_self_ping_expects() {
+    // `iq::server_error` names conditions by their Debug form; the verdict depends on it.
+    assert_eq!(format!("{:?}", DefinedCondition::NotAcceptable), "NotAcceptable");
+    assert_eq!(format!("{:?}", DefinedCondition::ItemNotFound), "ItemNotFound");
+}

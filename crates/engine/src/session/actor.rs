@@ -166,7 +166,10 @@ impl Actor {
                 Some(report) = self.delivery_reports.1.recv() => self.on_delivery_report(report).await,
                 _ = sleep_until(self.flush_due), if self.flush_due.is_some() => self.flush(),
                 _ = sleep_until(self.sync.hold_until), if self.sync.hold_until.is_some() => self.release_held().await,
-                _ = expiry.tick() => self.iq.expire(false),
+                _ = expiry.tick() => {
+                    self.iq.expire(false);
+                    self.ping_quiet_rooms(super::room_actor::SELF_PING_AFTER);
+                }
             }
         }
         self.flush();
@@ -303,6 +306,8 @@ impl Actor {
                 let _ = reply.send(result);
             }
             Command::RejoinRooms => self.rejoin_rooms().await,
+            Command::CheckRooms => self.ping_quiet_rooms(Duration::ZERO),
+            Command::SelfPinged { room, verdict } => self.on_self_ping(room, verdict).await,
             Command::RoomCaughtUp { room } => self.room_caught_up(room),
             Command::Disconnect { .. } => unreachable!("handled by the loop"),
         }
@@ -429,6 +434,8 @@ impl Actor {
             }
             Lifecycle::Resumed => {
                 self.live = true;
+                // The room may have dropped us while the stream was away.
+                self.ping_quiet_rooms(Duration::ZERO);
                 if std::mem::take(&mut self.sync.incomplete) {
                     self.catch_up_again();
                 }

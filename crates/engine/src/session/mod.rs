@@ -111,6 +111,9 @@ enum Command {
     SendRoomMessage { room: BareJid, body: String, reply: oneshot::Sender<Result<Message>> },
     /// After a new session's presence: join every room again.
     RejoinRooms,
+    /// Self-ping every joined room now (XEP-0410).
+    CheckRooms,
+    SelfPinged { room: BareJid, verdict: crate::pipeline::muc::SelfPing },
     /// The room's archive catch-up finished: live archive ids move its checkpoint from now on.
     RoomCaughtUp { room: BareJid },
     Disconnect { done: oneshot::Sender<()> },

@@ -5,6 +5,9 @@
 //! only the actor writes it. Occupants come from the room's presence only.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::sync::oneshot;
 use xmpp_parsers::jid::{BareJid, Jid};
@@ -43,7 +46,14 @@ pub(super) struct RoomsState {
     /// Rooms whose archive catch-up finished since they were joined: live ids move the
     /// room's checkpoint.
     caught_up: HashSet<String>,
+    /// When each room last sent us anything (see `ping_quiet_rooms`).
+    last_heard: HashMap<String, Instant>,
+    /// Rooms with a self-ping on its way.
+    pinging: HashSet<String>,
 }
+
+/// A room silent this long gets a self-ping (XEP-0410).
+pub(super) const SELF_PING_AFTER: Duration = Duration::from_secs(5 * 60);
 
 impl RoomsState {
     pub fn load(store: &crate::store::Store) -> Self {
@@ -249,6 +259,7 @@ impl Actor {
         if self.room_view(&key).is_none() {
             return false;
         }
+        self.rooms.last_heard.insert(key.clone(), Instant::now());
         match muc::parse_presence(presence) {
             Ok(RoomPresence::Error { condition, text }) => self.on_room_error(&room, &condition, text, batch),
             Ok(RoomPresence::Available(update)) if update.is_self() => self.on_self_available(&room, update, batch).await,
@@ -376,6 +387,7 @@ impl Actor {
             let rejection = Rejection::ForeignRoomMessage { from: from.to_string() };
             return tracing::warn!(%rejection, "room message rejected");
         };
+        self.rooms.last_heard.insert(key.clone(), Instant::now());
         if let Some(subject) = muc::subject(message) {
             let subject = Some(subject).filter(|s| !s.is_empty());
             if let Err(error) = self.shared.store.set_room_subject(&key, subject.as_deref()) {
@@ -432,6 +444,57 @@ impl Actor {
             if let Some(pending) = self.rooms.subjects.remove(&id) {
                 let _ = pending.reply.send(Ok(()));
             }
+        }
+    }
+
+    /// XEP-0410: pings our own occupant JID in every joined room silent for `quiet` (zero: all,
+    /// e.g. right after a resumption, when the room may have dropped us meanwhile).
+    pub(super) fn ping_quiet_rooms(&mut self, quiet: Duration) {
+        if !self.live {
+            return;
+        }
+        let now = Instant::now();
+        let joined: Vec<Room> = self.shared.snapshot.lock().unwrap().rooms.values().filter(|v| v.room.state == RoomState::Joined).map(|v| v.room.clone()).collect();
+        for room in joined {
+            let heard = self.rooms.last_heard.entry(room.jid.clone()).or_insert(now);
+            if now.duration_since(*heard) < quiet || !self.rooms.pinging.insert(room.jid.clone()) {
+                continue;
+            }
+            let Ok(jid) = BareJid::new(&room.jid) else { continue };
+            let Ok(occupant) = muc::occupant_jid(&jid, &room.nick) else { continue };
+            let session = super::Session { shared: self.shared.clone() };
+            tokio::spawn(async move {
+                let answer = session.iq(Some(Jid::from(occupant)), false, xmpp_parsers::ping::Ping.into()).await.map(|_| ());
+                let verdict = muc::self_ping_verdict(&answer);
+                let _ = session.shared.commands.send(super::Command::SelfPinged { room: jid, verdict }).await;
+            });
+        }
+    }
+
+    pub(super) async fn on_self_ping(&mut self, room: BareJid, verdict: muc::SelfPing) {
+        let key = room.to_string();
+        self.rooms.pinging.remove(&key);
+        match verdict {
+            // Not sure: ask again after the next quiet spell, not at once.
+            muc::SelfPing::Joined | muc::SelfPing::Unknown => {
+                self.rooms.last_heard.insert(key, Instant::now());
+            }
+            muc::SelfPing::NotJoined if self.room_joined(&key) => {
+                tracing::info!(room = %key, "the room no longer knows us; joining again");
+                let mut batch = Batch::default();
+                let mut gone = Vec::new();
+                self.update_room(&key, &mut batch, |view| {
+                    view.room.state = RoomState::Joining;
+                    gone.extend(std::mem::take(&mut view.occupants).into_keys());
+                });
+                let delta = batch.occupants.entry(key).or_default();
+                for nick in gone {
+                    delta.went(&nick);
+                }
+                self.announce(batch);
+                self.send_join(&room).await;
+            }
+            muc::SelfPing::NotJoined => {}
         }
     }
 

@@ -168,6 +168,13 @@ impl Session {
         }
     }
 
+    /// Checks now that every joined room still knows us (XEP-0410 self-ping; also done by itself
+    /// after 5 minutes of a room's silence and after a resumption); a room that forgot us is
+    /// joined again. Worth calling when the machine wakes up.
+    pub async fn check_rooms(&self) -> Result<()> {
+        self.command(Command::CheckRooms).await
+    }
+
     /// Submits the room's configuration form (XEP-0045 §10.2) with these fields set, e.g.
     /// `("muc#roomconfig_persistentroom", ["1"])`; fields not named keep their values.
     pub async fn configure_room(&self, room: &str, fields: &[(&str, &[&str])]) -> Result<()> {
