@@ -3,6 +3,8 @@
 //! room archive after being away and after a new session; removals; and the spoofing rules.
 
 mod common;
+#[path = "muc_scripted.rs"]
+mod scripted;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -253,6 +255,38 @@ async fn spoofed_room_messages_archive_results_and_stanza_ids_are_refused(server
     let all: Vec<String> = bodies(&history(&a.session, &room));
     assert_eq!(all, ["with a forged id"], "neither the spoof nor the injected history is stored");
     assert!(history(&a.session, &eve.jid).is_empty(), "nothing stored as from eve");
+}
+
+/// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
+/// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
+/// server plays the room) answers our self-ping with not-acceptable, and we join again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
+    let server = scripted::RoomServer::start().await;
+    let alice = TestUser { jid: "alice@localhost".into(), username: "alice".into(), password: "pw".into() };
+    let mut config = rapport_engine::AccountConfig::new(&alice.jid).unwrap();
+    config.host = Some("127.0.0.1".into());
+    config.port = Some(server.port);
+    config.ca_file = Some(server.ca_file());
+    rapport_engine::init_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let session = Session::start(&Profile::at(dir.path()), config, alice.password.clone(), Default::default()).await.unwrap();
+    let mut events = session.subscribe();
+    session.wait_online(WAIT).await.unwrap();
+    session.join_room(scripted::ROOM, "alice", None).await.unwrap();
+    assert_eq!(server.room.joins.load(Ordering::SeqCst), 1);
+
+    server.room.forgot_us.store(true, Ordering::SeqCst);
+    session.check_rooms().await.unwrap();
+    // (Joining and joined again may be announced as one change: room events are coalesced.)
+    eventually("a second join presence", || (server.room.joins.load(Ordering::SeqCst) == 2).then_some(())).await;
+    expect_event(&mut events, "joined again", |e| match e {
+        Event::RoomChanged { room } if room.state == RoomState::Joined && server.room.joins.load(Ordering::SeqCst) == 2 => Some(()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(session.room(scripted::ROOM).unwrap().state, RoomState::Joined);
+    session.disconnect().await;
 }
 
 on_both_servers!(
