@@ -8,6 +8,7 @@ mod outbox;
 mod presence;
 mod reconnect;
 mod room_actor;
+mod room_admin;
 mod room_sync;
 mod rooms;
 mod roster;

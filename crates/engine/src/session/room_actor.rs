@@ -260,9 +260,13 @@ impl Actor {
             return false;
         }
         self.rooms.last_heard.insert(key.clone(), Instant::now());
+        // Status 110 marks our own presence; without it (ejabberd's room destruction), our nick
+        // is still ours: nobody else can hold it.
+        let own_nick = self.room_view(&key).map(|v| v.room.nick).unwrap_or_default();
+        let ours = |update: &muc::OccupantUpdate| update.is_self() || update.occupant.nick == own_nick;
         match muc::parse_presence(presence) {
             Ok(RoomPresence::Error { condition, text }) => self.on_room_error(&room, &condition, text, batch),
-            Ok(RoomPresence::Available(update)) if update.is_self() => self.on_self_available(&room, update, batch).await,
+            Ok(RoomPresence::Available(update)) if ours(&update) => self.on_self_available(&room, update, batch).await,
             Ok(RoomPresence::Available(update)) => {
                 let occupant = update.occupant;
                 self.update_room(&key, &mut Batch::default(), |view| {
@@ -270,7 +274,7 @@ impl Actor {
                 });
                 batch.occupants.entry(key).or_default().came(occupant);
             }
-            Ok(RoomPresence::Unavailable(update)) if update.is_self() => self.on_self_unavailable(&room, update, batch).await,
+            Ok(RoomPresence::Unavailable(update)) if ours(&update) => self.on_self_unavailable(&room, update, batch).await,
             Ok(RoomPresence::Unavailable(update)) => {
                 let nick = update.occupant.nick;
                 self.update_room(&key, &mut Batch::default(), |view| {
@@ -304,6 +308,11 @@ impl Actor {
     async fn on_self_available(&mut self, room: &BareJid, update: muc::OccupantUpdate, batch: &mut Batch) {
         let key = room.to_string();
         let was_joining = self.room_view(&key).is_some_and(|v| v.room.state == RoomState::Joining);
+        if self.room_view(&key).is_some_and(|v| matches!(v.room.state, RoomState::Left(_))) {
+            // After a removal a room may still say something about us (ejabberd, after a ban):
+            // we are only in again by joining again.
+            return tracing::debug!(room = %key, "self-presence of a room we are not in ignored");
+        }
         let occupant = update.occupant.clone();
         self.update_room(&key, batch, |view| {
             view.room.nick = occupant.nick.clone();
