@@ -15,6 +15,7 @@ pub mod bookmarks;
 pub mod carbons;
 pub mod chat_states;
 pub mod forms;
+pub mod invitations;
 pub mod iq_request;
 pub mod mam;
 pub mod receipts;
