@@ -18,6 +18,7 @@ pub mod forms;
 pub mod invitations;
 pub mod iq_request;
 pub mod mam;
+pub mod mentions;
 pub mod receipts;
 pub mod time;
 
