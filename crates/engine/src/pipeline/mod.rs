@@ -19,6 +19,7 @@ pub mod invitations;
 pub mod iq_request;
 pub mod mam;
 pub mod mentions;
+pub mod moderation;
 pub mod receipts;
 pub mod time;
 
