@@ -238,8 +238,13 @@ fn malformed(detail: String) -> Rejection {
     Rejection::Malformed { what: "bookmarks", detail }
 }
 
-/// Publishes (adds or replaces) one bookmark on our own account, private to us.
-pub fn publish(bookmark: &Bookmark) -> Result<IqRequest, BookmarkError> {
+/// Publishes (adds or replaces) one bookmark on our own account, private to us. Refused unless
+/// our account announces publish-options (XEP-0223 §2: without it, the options could be ignored
+/// and the node left open).
+pub fn publish(bookmark: &Bookmark, account_features: &[&str]) -> Result<IqRequest, BookmarkError> {
+    if !account_features.contains(&PUBLISH_OPTIONS) {
+        return Err(BookmarkError::PrivacyNotSupported);
+    }
     let room = room_jid(&bookmark.room).ok_or_else(|| BookmarkError::InvalidRoom { room: bookmark.room.clone() })?;
     let nick = match bookmark.nick.as_deref().filter(|n| !n.is_empty()) {
         Some(nick) => Some(ResourcePart::new(nick).map_err(|_| BookmarkError::InvalidNick { nick: nick.to_owned() })?.into_owned()),

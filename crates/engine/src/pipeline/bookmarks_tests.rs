@@ -1,5 +1,8 @@
 use super::*;
 
+/// Our account's disco#info features on a server that honours publish-options.
+const FEATURES: &[&str] = &["http://jabber.org/protocol/pubsub#publish-options", "urn:xmpp:bookmarks:1#compat"];
+
 fn own() -> BareJid {
     BareJid::new("juliet@capulet.lit").unwrap()
 }
@@ -120,7 +123,7 @@ fn an_items_answer_lists_every_valid_bookmark() {
     assert!(!list[1].autojoin);
     assert!(list[1].extensions.as_deref().unwrap().contains("minimized"), "other clients' extensions are kept");
     // Published again, they go back unchanged.
-    let xml = String::from(&publish(&list[1]).unwrap().payload);
+    let xml = String::from(&publish(&list[1], FEATURES).unwrap().payload);
     assert!(xml.contains("http://myclient.example/bookmark/state"), "{xml}");
 }
 
@@ -158,7 +161,7 @@ fn hostile_bookmarks_are_cleaned() {
 
 #[test]
 fn a_bookmark_is_published_privately_with_every_option() {
-    let request = publish(&the_play()).unwrap();
+    let request = publish(&the_play(), FEATURES).unwrap();
     assert!(request.is_set() && request.to.is_none());
     let PubSub::Publish { publish, publish_options } = PubSub::try_from(request.payload).unwrap() else { panic!() };
     assert_eq!(publish.node.0, NODE);
@@ -175,13 +178,19 @@ fn a_bookmark_is_published_privately_with_every_option() {
 }
 
 #[test]
+fn nothing_is_published_where_publish_options_are_not_announced() {
+    // Converse CVE-2018-6591: without publish-options, a server may leave the node open.
+    assert_eq!(publish(&the_play(), &["urn:xmpp:bookmarks:1#compat"]), Err(BookmarkError::PrivacyNotSupported));
+}
+
+#[test]
 fn a_bookmark_needs_a_room_and_a_valid_nick() {
     let service = Bookmark { room: "conference.shakespeare.lit".into(), ..the_play() };
-    assert!(matches!(publish(&service), Err(BookmarkError::InvalidRoom { .. })));
+    assert!(matches!(publish(&service, FEATURES), Err(BookmarkError::InvalidRoom { .. })));
     let full = Bookmark { room: "room@conference.shakespeare.lit/nick".into(), ..the_play() };
-    assert!(matches!(publish(&full), Err(BookmarkError::InvalidRoom { .. })));
+    assert!(matches!(publish(&full, FEATURES), Err(BookmarkError::InvalidRoom { .. })));
     let nick = Bookmark { nick: Some("a".repeat(2000)), ..the_play() };
-    assert!(matches!(publish(&nick), Err(BookmarkError::InvalidNick { .. })));
+    assert!(matches!(publish(&nick, FEATURES), Err(BookmarkError::InvalidNick { .. })));
 }
 
 #[test]
