@@ -110,14 +110,24 @@ pub fn items_request() -> IqRequest {
     IqRequest::get(None, PubSub::Items(Items::new(NODE)).into())
 }
 
+/// The request for XEP-0048 bookmarks some clients published through PEP instead.
+pub fn legacy_items_request() -> IqRequest {
+    IqRequest::get(None, PubSub::Items(Items::new(LEGACY_NODE)).into())
+}
+
 /// The request for XEP-0048 bookmarks in private XML storage.
 pub fn private_storage_request() -> IqRequest {
     IqRequest::get(None, PrivateQuery { storage: Storage::new() }.into())
 }
 
-/// The answer to `items_request`: every well-formed bookmark (others are skipped).
+/// The answer to `items_request` or `legacy_items_request`: every well-formed bookmark (others
+/// are skipped).
 pub fn parse_items(payload: Element) -> Result<Vec<Bookmark>, Rejection> {
     match PubSub::try_from(payload).map_err(|e| malformed(e.to_string()))? {
+        PubSub::Items(items) if items.node.0 == LEGACY_NODE => {
+            let storage = items.items.into_iter().filter_map(|item| item.payload).find_map(|p| Storage::try_from(p).ok());
+            Ok(storage.map(legacy_bookmarks).unwrap_or_default())
+        }
         PubSub::Items(items) => Ok(items
             .items
             .into_iter()

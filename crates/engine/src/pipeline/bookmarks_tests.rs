@@ -144,6 +144,14 @@ fn private_storage_is_read_when_native_bookmarks_are_absent() {
     let list = parse_private_storage(answer).unwrap();
     assert_eq!(list[0].room, "council@conference.underhill.lit");
     assert!(list[0].autojoin);
+    // The same list published through PEP by older clients.
+    let PubSub::Items(items) = PubSub::try_from(legacy_items_request().payload).unwrap() else { panic!() };
+    assert_eq!(items.node.0, LEGACY_NODE);
+    let pep: Element = "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='storage:bookmarks'><item id='current'>\
+        <storage xmlns='storage:bookmarks'><conference autojoin='true' jid='council@conference.underhill.lit'/></storage></item></items></pubsub>"
+        .parse()
+        .unwrap();
+    assert_eq!(parse_items(pep).unwrap()[0].room, "council@conference.underhill.lit");
 }
 
 #[test]

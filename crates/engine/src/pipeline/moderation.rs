@@ -366,6 +366,31 @@ fn legacy_notice(message: &XmppMessage) -> Option<(Option<&str>, &Element, Optio
     Some((apply_to.attr("id"), moderated, moderated.get_child("reason", MODERATE_0)))
 }
 
+/// What a room's archive keeps in place of a removed message (a tombstone).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub moderator: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The tombstone of a moderated message, in a result from the room's archive (trust comes from
+/// the archive result, which the MAM rules check; a live message is never a tombstone).
+/// XEP-0425 0.3: `<retracted><moderated/><reason/></retracted>`; 0.2: `<moderated><retracted/>
+/// <reason/></moderated>`.
+pub fn tombstone(archived: &XmppMessage) -> Option<Tombstone> {
+    let text = |t: String| Some(clean_text(&t, MAX_TEXT_CHARS)).filter(|t| !t.trim().is_empty());
+    let (moderated, reason) = if let Some(retracted) = archived.payloads.iter().find(|p| p.is("retracted", RETRACT)) {
+        let moderated = retracted.children().find(|c| c.name() == "moderated" && (c.ns() == MODERATE || c.ns() == MODERATE_0))?;
+        (moderated, retracted.children().find(|c| c.name() == "reason").or_else(|| moderated.children().find(|c| c.name() == "reason")))
+    } else {
+        let moderated = archived.payloads.iter().find(|p| p.is("moderated", MODERATE_0))?;
+        moderated.get_child("retracted", RETRACT_0)?;
+        (moderated, moderated.get_child("reason", MODERATE_0))
+    };
+    Some(Tombstone { moderator: moderated.attr("by").map(str::to_owned).and_then(text), reason: reason.and_then(|r| text(r.text())) })
+}
+
 #[cfg(test)]
 #[path = "moderation_tests.rs"]
 mod tests;

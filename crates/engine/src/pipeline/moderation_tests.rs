@@ -236,3 +236,27 @@ fn error_answers_become_text_a_person_understands() {
     let json = serde_json::to_value(&destroy).unwrap();
     assert_eq!((json["code"].as_str(), json["action"].as_str()), (Some("forbidden"), Some("destroy")));
 }
+
+#[test]
+fn archived_tombstones_are_recognised_in_both_versions() {
+    let current = message(
+        "<message xmlns='jabber:client' type='groupchat' from='harfleur@chat.shakespeare.lit/pistol'>\
+           <retracted stamp='2019-09-20T23:09:32Z' xmlns='urn:xmpp:message-retract:1'>\
+             <moderated by='harfleur@chat.shakespeare.lit/macbeth' xmlns='urn:xmpp:message-moderate:1'/>\
+             <reason>Spam</reason></retracted></message>",
+    );
+    assert_eq!(tombstone(&current), Some(Tombstone { moderator: Some("harfleur@chat.shakespeare.lit/macbeth".into()), reason: Some("Spam".into()) }));
+    let legacy = message(
+        "<message xmlns='jabber:client' type='groupchat' from='harfleur@chat.shakespeare.lit/pistol'>\
+           <moderated by='harfleur@chat.shakespeare.lit/macbeth' xmlns='urn:xmpp:message-moderate:0'>\
+             <retracted stamp='2019-09-20T23:09:32Z' xmlns='urn:xmpp:message-retract:0'/></moderated></message>",
+    );
+    assert_eq!(tombstone(&legacy), Some(Tombstone { moderator: Some("harfleur@chat.shakespeare.lit/macbeth".into()), reason: None }));
+    // An author's own retraction (no moderator) is not a moderation tombstone.
+    let own = message(
+        "<message xmlns='jabber:client' type='groupchat' from='harfleur@chat.shakespeare.lit/pistol'>\
+           <retracted stamp='2019-09-20T23:09:32Z' xmlns='urn:xmpp:message-retract:1'/></message>",
+    );
+    assert_eq!(tombstone(&own), None);
+    assert_eq!(tombstone(&current_notice_from("harfleur@chat.shakespeare.lit", "groupchat")), None);
+}
