@@ -614,28 +614,7 @@ macro_rules! on_both_servers {
     )*};
 }
 
-on_both_servers!(random_cuts, sigkill_mid_flight, offline_and_second_device);
-
-mod server_restart {
-    use rapport_system_tests::server::ServerKind;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn prosody() {
-        let _one = super::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-        super::server_restart(ServerKind::Prosody).await
-    }
-
-    /// Open (issue 4): ejabberd 23.01 acknowledges (XEP-0198) messages while it shuts down, also
-    /// on sessions it still accepts then, and neither routes nor archives some of them. The
-    /// engine re-sends what it acknowledged around a shutdown but is missing from our archive
-    /// after the next catch-up (86 lost of 2,000 before, 2-12 after), but not all of them yet.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "open: ejabberd loses a few messages it acknowledged during its shutdown (see the doc comment)"]
-    async fn ejabberd() {
-        let _one = super::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-        super::server_restart(ServerKind::Ejabberd).await
-    }
-}
+on_both_servers!(random_cuts, server_restart, sigkill_mid_flight, offline_and_second_device);
 
 #[test]
 fn tally_counts_lost_duplicated_and_out_of_order_messages() {

@@ -11,9 +11,15 @@ use xmpp_parsers::roster::Roster;
 
 use crate::types::{Availability, DeliveryState, Direction, Millis, NewMessage, ResourcePresence, RosterItem};
 
+pub mod bookmarks;
 pub mod carbons;
 pub mod chat_states;
+pub mod forms;
+pub mod invitations;
+pub mod iq_request;
 pub mod mam;
+pub mod mentions;
+pub mod moderation;
 pub mod muc;
 pub mod receipts;
 pub mod time;
@@ -54,6 +60,12 @@ pub enum Rejection {
     ForeignRoomPresence { from: String },
     #[error("archive result for a query we did not send ({query_id})")]
     UnsolicitedArchiveResult { query_id: String },
+    #[error("PEP event for {node} from {from}, which is not our account")]
+    ForeignPepEvent { from: String, node: String },
+    #[error("invitation to {room} relayed by {from}, which is not that room")]
+    ForgedInvitation { from: String, room: String },
+    #[error("moderation notice from {from}, which is not the room itself")]
+    ForeignModeration { from: String },
 }
 
 /// Who we are on this stream.

@@ -28,7 +28,8 @@ use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
 use crate::pipeline::MAX_BATCH;
 
-/// Acks this close before a server's shutdown are checked against the archive afterwards.
+/// Acks this close before a server's shutdown are not trusted: unless a receipt confirms them, those
+/// messages go out again after the next catch-up.
 pub(super) const SHUTDOWN_SUSPECT_WINDOW: Duration = Duration::from_secs(15);
 
 /// How long live messages wait for a catch-up at most (see `SyncState::hold_until`).

@@ -180,23 +180,25 @@ impl Actor {
         }
     }
 
-    /// After a server restart: what it acknowledged just before going down but is not in our
-    /// archive now (the catch-up just read it) was lost by the server; it goes out again.
-    pub(super) async fn requeue_unarchived_suspects(&mut self) {
+    /// After a server restart: what it acknowledged around going down and no receipt confirmed
+    /// since (the catch-up just read the receipts that waited) goes out again. Our own archive
+    /// proves nothing: ejabberd archives the sender's copy and then drops the message on the way
+    /// to the recipient. Receivers dedupe by origin-id, so a resend is never a duplicate.
+    pub(super) async fn requeue_unconfirmed_suspects(&mut self) {
         let suspects: Vec<MessageId> = self.suspects.drain().collect();
         if suspects.is_empty() {
             return;
         }
         let store = self.shared.store.clone();
         let requeued = tokio::task::spawn_blocking(move || {
-            suspects.into_iter().filter_map(|id| store.requeue_unarchived(id).ok().flatten()).collect::<Vec<_>>()
+            suspects.into_iter().filter_map(|id| store.requeue_unconfirmed(id).ok().flatten()).collect::<Vec<_>>()
         })
         .await
         .expect("store task");
         if requeued.is_empty() {
             return;
         }
-        tracing::warn!(messages = requeued.len(), "the server acknowledged messages before its restart but did not keep them; sending them again");
+        tracing::warn!(messages = requeued.len(), "the server acknowledged messages around its restart that no receipt confirmed; sending them again");
         for message in requeued {
             self.emit(Event::MessageUpdated { id: message.id, conversation: message.conversation, state: message.state });
         }

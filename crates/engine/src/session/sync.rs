@@ -127,22 +127,37 @@ fn page_request() -> PageRequest {
     PageRequest { max: PAGE_SIZE, ..PageRequest::default() }
 }
 
-/// Pages forward to the end of the archive; returns the new incoming messages.
+/// Pages forward to the end of the archive; returns the new incoming messages. Each page is
+/// stored while the next one is on its way (in order: one store task at a time).
 async fn forward_from(session: &Session, first: PageRequest) -> Result<u32> {
     let mut request = first;
     let mut received = 0;
+    let mut storing: Option<tokio::task::JoinHandle<Result<u32>>> = None;
     loop {
-        let page = session.archive_page(request.clone()).await?;
+        let page = session.archive_page(request.clone()).await;
+        if let Some(previous) = storing.take() {
+            received += previous.await.expect("store task")?;
+        }
+        let page = page?;
         let complete = page.end.complete;
         let last = page.end.last.clone();
-        received += store_new(session, page.messages).await?;
-        let Some(last) = last else { return Ok(received) };
-        save_checkpoint(&session.shared.store, &last);
-        if complete || request.after.as_deref() == Some(last.as_str()) {
-            return Ok(received);
+        storing = Some(tokio::spawn(store_page(session.clone(), page.messages, last.clone())));
+        match last {
+            Some(last) if !complete && request.after.as_deref() != Some(last.as_str()) => {
+                request = PageRequest { after: Some(last), ..page_request() };
+            }
+            _ => return Ok(received + storing.take().unwrap().await.expect("store task")?),
         }
-        request = PageRequest { after: Some(last), ..page_request() };
     }
+}
+
+/// Stores one forward page, then moves the checkpoint to its last archive id.
+async fn store_page(session: Session, messages: Vec<NewMessage>, last: Option<String>) -> Result<u32> {
+    let received = store_new(&session, messages).await?;
+    if let Some(last) = last {
+        save_checkpoint(&session.shared.store, &last);
+    }
+    Ok(received)
 }
 
 /// The newest messages of the archive, stored as already-read history.
@@ -272,7 +287,7 @@ impl super::actor::Actor {
         self.sync.incomplete = !complete;
         if complete {
             self.shutdown_suspects();
-            self.requeue_unarchived_suspects().await;
+            self.requeue_unconfirmed_suspects().await;
         }
         let held = std::mem::take(&mut self.sync.held);
         let mut batch = Batch::default();
@@ -292,7 +307,7 @@ impl super::actor::Actor {
     }
 
     /// The acks from shortly before the server's shutdown until the session after its restart
-    /// began (see `requeue_unarchived_suspects`).
+    /// began (see `requeue_unconfirmed_suspects`).
     fn shutdown_suspects(&mut self) {
         let (Some(shutdown), Some(reset)) = (self.server_shutdown_at.take(), self.reset_at) else { return };
         let (since, until) = (shutdown - SHUTDOWN_SUSPECT_WINDOW, reset + Duration::from_secs(2));

@@ -78,15 +78,15 @@ impl Store {
         self.message(id)
     }
 
-    /// Puts our message the server acknowledged but apparently never kept (not in our archive
-    /// after a restart of the server) back into the outbox. Returns it if it was `sent` and has
-    /// no archive id.
-    pub fn requeue_unarchived(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+    /// Puts our message the server acknowledged but may not have delivered (around a restart of
+    /// the server) back into the outbox. Returns it if it was `sent`: no receipt or marker says
+    /// it arrived.
+    pub fn requeue_unconfirmed(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         let changed = self
             .writer()
             .prepare_cached(
                 "UPDATE messages SET state = 'pending' \
-                 WHERE id = ?1 AND direction = 'outgoing' AND state = 'sent' AND stanza_id IS NULL",
+                 WHERE id = ?1 AND direction = 'outgoing' AND state = 'sent'",
             )?
             .execute([id])?;
         if changed == 0 {
@@ -222,18 +222,17 @@ mod tests {
     }
 
     #[test]
-    fn only_a_sent_message_without_archive_id_is_requeued() {
+    fn only_a_message_sent_without_receipt_is_requeued() {
         let store = Store::open_in_memory().unwrap();
-        let lost = insert(&store, outgoing(BOB, "lost", 1_000)).id;
-        let mut archived = outgoing(BOB, "kept", 2_000);
-        archived.stanza_id = Some("s-1".into());
-        let archived = insert(&store, archived).id;
-        assert!(store.requeue_unarchived(lost).unwrap().is_none(), "still pending");
-        for id in [lost, archived] {
+        let unconfirmed = insert(&store, outgoing(BOB, "maybe lost", 1_000)).id;
+        let delivered = insert(&store, outgoing(BOB, "arrived", 2_000)).id;
+        assert!(store.requeue_unconfirmed(unconfirmed).unwrap().is_none(), "still pending");
+        for id in [unconfirmed, delivered] {
             store.advance_state(id, DeliveryState::Sent).unwrap();
         }
-        assert_eq!(store.requeue_unarchived(lost).unwrap().unwrap().state, DeliveryState::Pending);
-        assert!(store.requeue_unarchived(archived).unwrap().is_none());
+        store.advance_state(delivered, DeliveryState::Delivered).unwrap();
+        assert_eq!(store.requeue_unconfirmed(unconfirmed).unwrap().unwrap().state, DeliveryState::Pending);
+        assert!(store.requeue_unconfirmed(delivered).unwrap().is_none());
     }
 
     #[test]
