@@ -162,6 +162,34 @@ async fn two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message(serv
     .await;
 }
 
+async fn private_messages_through_the_room_are_their_own_conversation(server: &XmppServer) {
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let mut b = sign_in(server, &bob).await;
+    let room = create_room(&a.session, server, "pm", "alice").await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    eventually("alice sees bob", || a.session.occupants(&room).into_iter().find(|o| o.nick == "bob")).await;
+
+    a.session.send_private_message(&room, "bob", "just between us").await.unwrap();
+    let got = expect_event(&mut b.events, "the private message", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "just between us").cloned(),
+        _ => None,
+    })
+    .await;
+    assert_eq!((got.conversation.clone(), got.direction), (format!("{room}/alice"), Direction::Incoming));
+    assert!(history(&b.session, &room).is_empty(), "not shown as said in the room");
+    b.session.send_private_message(&room, "alice", "sure").await.unwrap();
+    let pm = format!("{room}/bob");
+    let both = eventually("the answer at alice", || {
+        let h = history(&a.session, &pm);
+        (h.len() == 2).then_some(h)
+    })
+    .await;
+    assert_eq!(bodies(&both), ["just between us", "sure"]);
+    assert_eq!(both[0].direction, Direction::Outgoing);
+    assert!(history(&a.session, &room).is_empty());
+}
+
 async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions(server: &XmppServer) {
     let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
     let a = sign_in(server, &alice).await;
@@ -184,8 +212,12 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     eventually("alice's 30 messages in the room", || (history(&a.session, &room).iter().filter(|m| m.state == DeliveryState::Sent).count() == 31).then_some(())).await;
 
     let b = sign_in_at(server, &bob, bob_dir.path()).await;
+    // Written before the room is joined again: it waits in the outbox and goes out after the join.
+    b.send_room_message(&room, "bob is back").await.unwrap();
+    eventually("bob's message at alice", || history(&a.session, &room).into_iter().find(|m| m.body == "bob is back")).await;
     let expected: Vec<String> = std::iter::once("before bob came".to_string()).chain((0..30).map(|i| format!("while away {i}"))).collect();
-    eventually("all 30 once, in order", || (bodies(&history(&b, &room)) == expected).then_some(())).await;
+    let others = |h: Vec<Message>| bodies(&h.into_iter().filter(|m| m.direction == Direction::Incoming).collect::<Vec<_>>());
+    eventually("all 30 once, in order", || (others(history(&b, &room)) == expected).then_some(())).await;
     assert_eq!(b.room(&room).unwrap().state, RoomState::Joined, "rejoined with the new session");
 
     // Another new session: the checkpoint holds, nothing comes twice; live messages still arrive.
@@ -193,10 +225,12 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     let b = sign_in_at(server, &bob, bob_dir.path()).await;
     eventually("rejoined again", || (b.room(&room)?.state == RoomState::Joined).then_some(())).await;
     a.session.send_room_message(&room, "welcome back").await.unwrap();
-    eventually("the live message after the rejoin", || (history(&b, &room).len() == 32).then_some(())).await;
-    let all = bodies(&history(&b, &room));
+    eventually("the live message after the rejoin", || (history(&b, &room).len() == 33).then_some(())).await;
+    let all = others(history(&b, &room));
     assert_eq!(&all[..31], expected.as_slice(), "no duplicates after the rejoin");
     assert_eq!(all[31], "welcome back");
+    let ours: Vec<Message> = history(&b, &room).into_iter().filter(|m| m.direction == Direction::Outgoing).collect();
+    assert_eq!(bodies(&ours), ["bob is back"], "our own message once, after two rejoins");
 }
 
 fn bodies(messages: &[Message]) -> Vec<String> {
@@ -334,6 +368,7 @@ on_both_servers!(
     a_password_protected_room_refuses_a_wrong_password_and_admits_the_right_one,
     a_members_only_room_refuses_a_non_member,
     two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message,
+    private_messages_through_the_room_are_their_own_conversation,
     history_missed_while_away_arrives_once_in_order_also_after_new_sessions,
     a_kick_ends_the_room_with_its_reason_and_is_not_rejoined,
     moderators_voice_ban_and_destroy_and_others_may_not,

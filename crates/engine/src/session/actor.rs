@@ -305,6 +305,10 @@ impl Actor {
                 let result = self.send_room_message(room, body).await;
                 let _ = reply.send(result);
             }
+            Command::SendPrivate { to, body, reply } => {
+                let result = self.send_private(to, body).await;
+                let _ = reply.send(result);
+            }
             Command::RejoinRooms => self.rejoin_rooms().await,
             Command::CheckRooms => self.ping_quiet_rooms(Duration::ZERO),
             Command::SelfPinged { room, verdict } => self.on_self_ping(room, verdict).await,

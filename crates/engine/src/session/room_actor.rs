@@ -223,7 +223,12 @@ impl Actor {
     /// Stores our message (pending) and hands it to the outbox, like a 1:1 message.
     pub(super) async fn send_room_message(&mut self, room: BareJid, body: String) -> Result<Message> {
         let key = room.to_string();
-        let view = self.room_view(&key).filter(|v| v.room.state == RoomState::Joined).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
+        // While (re)joining, or away from a room we will rejoin, the message waits in the outbox.
+        let may_send = |state: &RoomState| match state {
+            RoomState::Joined | RoomState::Joining => true,
+            RoomState::Left(reason) => muc::rejoins_after(reason),
+        };
+        let view = self.room_view(&key).filter(|v| may_send(&v.room.state)).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
         let timestamp = self.next_send_time();
         let new = NewMessage {
             conversation: key.clone(),

@@ -127,8 +127,9 @@ impl Session {
         snapshot.rooms.get(room.as_str()).map(|view| view.occupants.values().cloned().collect()).unwrap_or_default()
     }
 
-    /// Stores our message (pending) and sends it to the room, now or once (re)joined. It is
-    /// `sent` when the server acknowledged it or the room sent it back to us.
+    /// Stores our message (pending) and sends it to the room, now or once (re)joined (offline,
+    /// or while joining, it waits in the outbox). It is `sent` when the server acknowledged it
+    /// or the room sent it back to us. `NotInRoom` for a room we left or were removed from.
     pub async fn send_room_message(&self, room: &str, body: &str) -> Result<Message> {
         let room = parse_room_jid(room)?;
         if body.trim().is_empty() {
