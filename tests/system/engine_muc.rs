@@ -233,6 +233,51 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     assert_eq!(bodies(&ours), ["bob is back"], "our own message once, after two rejoins");
 }
 
+/// A cut connection (resumed, or a new session if resumption fails): we are in the room again,
+/// and what was said meanwhile, and what we wrote meanwhile, is there once.
+async fn a_cut_connection_keeps_us_in_the_room_without_duplicates(server: &XmppServer) {
+    use rapport_system_tests::proxy::ChaosProxy;
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let room = create_room(&a.session, server, "cut", "alice").await;
+    let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], server.starttls_port())));
+    let mut config = account(server, &bob);
+    config.host = Some(proxy.host().to_owned());
+    config.port = Some(proxy.port());
+    let dir = tempfile::tempdir().unwrap();
+    let b = Session::start(&Profile::at(dir.path()), config, bob.password.clone(), Default::default()).await.unwrap();
+    let mut events = b.subscribe();
+    b.wait_online(WAIT).await.unwrap();
+    b.join_room(&room, "bob", None).await.unwrap();
+
+    proxy.refuse_new(true);
+    proxy.cut_all();
+    expect_event(&mut events, "reconnecting", |e| {
+        matches!(e, Event::ConnectionChanged { state: rapport_engine::ConnectionState::Reconnecting { .. } }).then_some(())
+    })
+    .await;
+    b.send_room_message(&room, "written while cut off").await.unwrap();
+    for i in 0..10 {
+        a.session.send_room_message(&room, &format!("during the cut {i}")).await.unwrap();
+    }
+    proxy.refuse_new(false);
+    b.reconnect_now();
+    eventually("everything once at bob", || {
+        let h = history(&b, &room);
+        (h.len() == 11 && h.iter().all(|m| m.state != DeliveryState::Pending)).then_some(())
+    })
+    .await;
+    eventually("bob's message once at alice", || history(&a.session, &room).into_iter().find(|m| m.body == "written while cut off")).await;
+    a.session.send_room_message(&room, "barrier").await.unwrap();
+    eventually("the barrier at bob", || history(&b, &room).into_iter().find(|m| m.body == "barrier")).await;
+    let at_bob = bodies(&history(&b, &room));
+    assert_eq!(at_bob.len(), 12, "{at_bob:?}");
+    assert_eq!(at_bob.iter().filter(|body| body.as_str() == "written while cut off").count(), 1);
+    assert_eq!(history(&a.session, &room).iter().filter(|m| m.body == "written while cut off").count(), 1);
+    assert_eq!(b.room(&room).unwrap().state, RoomState::Joined);
+    b.disconnect().await;
+}
+
 fn bodies(messages: &[Message]) -> Vec<String> {
     messages.iter().map(|m| m.body.clone()).collect()
 }
@@ -370,6 +415,7 @@ on_both_servers!(
     two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message,
     private_messages_through_the_room_are_their_own_conversation,
     history_missed_while_away_arrives_once_in_order_also_after_new_sessions,
+    a_cut_connection_keeps_us_in_the_room_without_duplicates,
     a_kick_ends_the_room_with_its_reason_and_is_not_rejoined,
     moderators_voice_ban_and_destroy_and_others_may_not,
     spoofed_room_messages_archive_results_and_stanza_ids_are_refused,
