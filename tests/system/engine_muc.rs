@@ -63,6 +63,14 @@ async fn a_room_is_created_found_on_the_service_joined_and_left(server: &XmppSer
     let kind = a.session.conversations().await.unwrap().into_iter().find(|c| c.jid == room).map(|c| c.kind);
     assert_eq!(kind, Some(rapport_engine::types::ConversationKind::Room));
 
+    // The room's name as its disco#info gives it (the engine asks once joined).
+    a.session.configure_room(&room, &[("muc#roomconfig_roomname", &["The Lobby"])]).await.unwrap();
+    let listed = a.session.rooms_on_service(server.muc_domain()).await.unwrap();
+    assert_eq!(listed.iter().find(|r| r.jid == room).and_then(|r| r.name.clone()).as_deref(), Some("The Lobby"));
+    let b = sign_in(server, &server.create_user("bob")).await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    eventually("the room's name at bob", || (b.session.room(&room)?.name.as_deref() == Some("The Lobby")).then_some(())).await;
+
     a.session.leave_room(&room).await.unwrap();
     assert!(a.session.room(&room).is_none());
     expect_event(&mut a.events, "the room left", |e| match e {
@@ -205,6 +213,8 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     .await;
     assert!(first[0].read, "history from the first join is already read");
     b.disconnect().await;
+    assert_eq!(b.room(&room).unwrap().state, RoomState::Left(LeaveReason::Offline));
+    assert!(b.occupants(&room).is_empty(), "nobody is known to be in a room while we are offline");
 
     for i in 0..30 {
         a.session.send_room_message(&room, &format!("while away {i}")).await.unwrap();
@@ -375,6 +385,24 @@ async fn moderators_voice_ban_and_destroy_and_others_may_not(server: &XmppServer
     assert!(c.session.store().rooms().unwrap().is_empty(), "a destroyed room is not rejoined");
 }
 
+/// A removal that is not a kick or a ban (here: the room became members-only, status 322) is
+/// followed by a rejoin; the room refuses it, and says why.
+async fn a_room_turning_members_only_removes_us_and_our_rejoin_says_why(server: &XmppServer) {
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let b = sign_in(server, &bob).await;
+    let room = create_room(&a.session, server, "closing", "alice").await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    a.session.configure_room(&room, &[("muc#roomconfig_membersonly", &["1"])]).await.unwrap();
+    let state = eventually("bob's rejoin refused", || match b.session.room(&room)?.state {
+        RoomState::Left(LeaveReason::JoinFailed { error }) => Some(error),
+        _ => None,
+    })
+    .await;
+    assert_eq!(state.code(), "members_only");
+    assert!(b.session.occupants(&room).is_empty());
+}
+
 /// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
 /// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
 /// server plays the room) answers our self-ping with not-acceptable, and we join again.
@@ -417,6 +445,7 @@ on_both_servers!(
     history_missed_while_away_arrives_once_in_order_also_after_new_sessions,
     a_cut_connection_keeps_us_in_the_room_without_duplicates,
     a_kick_ends_the_room_with_its_reason_and_is_not_rejoined,
+    a_room_turning_members_only_removes_us_and_our_rejoin_says_why,
     moderators_voice_ban_and_destroy_and_others_may_not,
     spoofed_room_messages_archive_results_and_stanza_ids_are_refused,
 );

@@ -117,6 +117,7 @@ enum Command {
     /// Self-ping every joined room now (XEP-0410).
     CheckRooms,
     SelfPinged { room: BareJid, verdict: crate::pipeline::muc::SelfPing },
+    RoomNamed { room: BareJid, name: String },
     /// The room's archive catch-up finished: live archive ids move its checkpoint from now on.
     RoomCaughtUp { room: BareJid },
     Disconnect { done: oneshot::Sender<()> },

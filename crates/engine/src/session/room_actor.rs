@@ -512,6 +512,16 @@ impl Actor {
         }
     }
 
+    pub(super) fn room_named(&mut self, room: BareJid, name: String) {
+        let key = room.to_string();
+        let mut batch = Batch::default();
+        self.update_room(&key, &mut batch, |view| view.room.name = Some(name));
+        if let Some(view) = self.room_view(&key).filter(|v| v.room.state == RoomState::Joined) {
+            self.save_room(&view.room);
+        }
+        self.announce(batch);
+    }
+
     pub(super) fn room_caught_up(&mut self, room: BareJid) {
         self.rooms.caught_up.insert(room.to_string());
     }
