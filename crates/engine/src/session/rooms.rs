@@ -67,8 +67,7 @@ impl Session {
         let answer = self.iq(Some(to), false, DiscoItemsQuery { node: None, rsm: None }.into()).await?;
         let items = answer.ok_or_else(|| EngineError::protocol("empty disco#items answer"))?;
         let items = DiscoItemsResult::try_from(items).map_err(EngineError::protocol)?;
-        let mut listings = Vec::new();
-        for (index, item) in items.items.into_iter().enumerate() {
+        let listings = items.items.into_iter().enumerate().map(|(index, item)| async move {
             let mut listing = RoomListing {
                 jid: item.jid.to_string(),
                 name: item.name.map(|n| crate::pipeline::clean_text(&n, crate::pipeline::MAX_TEXT_CHARS)),
@@ -81,8 +80,10 @@ impl Session {
                     listing.occupants = occupants;
                 }
             }
-            listings.push(listing);
-        }
+            listing
+        });
+        // The room infos are asked all at once (they are few: `ROOM_INFO_QUERIES`).
+        let listings = futures::future::join_all(listings).await;
         Ok(listings)
     }
 
