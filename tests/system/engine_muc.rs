@@ -63,6 +63,14 @@ async fn a_room_is_created_found_on_the_service_joined_and_left(server: &XmppSer
     let kind = a.session.conversations().await.unwrap().into_iter().find(|c| c.jid == room).map(|c| c.kind);
     assert_eq!(kind, Some(rapport_engine::types::ConversationKind::Room));
 
+    // The room's name as its disco#info gives it (the engine asks once joined).
+    a.session.configure_room(&room, &[("muc#roomconfig_roomname", &["The Lobby"])]).await.unwrap();
+    let listed = a.session.rooms_on_service(server.muc_domain()).await.unwrap();
+    assert_eq!(listed.iter().find(|r| r.jid == room).and_then(|r| r.name.clone()).as_deref(), Some("The Lobby"));
+    let b = sign_in(server, &server.create_user("bob")).await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    eventually("the room's name at bob", || (b.session.room(&room)?.name.as_deref() == Some("The Lobby")).then_some(())).await;
+
     a.session.leave_room(&room).await.unwrap();
     assert!(a.session.room(&room).is_none());
     expect_event(&mut a.events, "the room left", |e| match e {
@@ -162,6 +170,34 @@ async fn two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message(serv
     .await;
 }
 
+async fn private_messages_through_the_room_are_their_own_conversation(server: &XmppServer) {
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let mut b = sign_in(server, &bob).await;
+    let room = create_room(&a.session, server, "pm", "alice").await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    eventually("alice sees bob", || a.session.occupants(&room).into_iter().find(|o| o.nick == "bob")).await;
+
+    a.session.send_private_message(&room, "bob", "just between us").await.unwrap();
+    let got = expect_event(&mut b.events, "the private message", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "just between us").cloned(),
+        _ => None,
+    })
+    .await;
+    assert_eq!((got.conversation.clone(), got.direction), (format!("{room}/alice"), Direction::Incoming));
+    assert!(history(&b.session, &room).is_empty(), "not shown as said in the room");
+    b.session.send_private_message(&room, "alice", "sure").await.unwrap();
+    let pm = format!("{room}/bob");
+    let both = eventually("the answer at alice", || {
+        let h = history(&a.session, &pm);
+        (h.len() == 2).then_some(h)
+    })
+    .await;
+    assert_eq!(bodies(&both), ["just between us", "sure"]);
+    assert_eq!(both[0].direction, Direction::Outgoing);
+    assert!(history(&a.session, &room).is_empty());
+}
+
 async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions(server: &XmppServer) {
     let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
     let a = sign_in(server, &alice).await;
@@ -177,6 +213,8 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     .await;
     assert!(first[0].read, "history from the first join is already read");
     b.disconnect().await;
+    assert_eq!(b.room(&room).unwrap().state, RoomState::Left(LeaveReason::Offline));
+    assert!(b.occupants(&room).is_empty(), "nobody is known to be in a room while we are offline");
 
     for i in 0..30 {
         a.session.send_room_message(&room, &format!("while away {i}")).await.unwrap();
@@ -184,8 +222,12 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     eventually("alice's 30 messages in the room", || (history(&a.session, &room).iter().filter(|m| m.state == DeliveryState::Sent).count() == 31).then_some(())).await;
 
     let b = sign_in_at(server, &bob, bob_dir.path()).await;
+    // Written before the room is joined again: it waits in the outbox and goes out after the join.
+    b.send_room_message(&room, "bob is back").await.unwrap();
+    eventually("bob's message at alice", || history(&a.session, &room).into_iter().find(|m| m.body == "bob is back")).await;
     let expected: Vec<String> = std::iter::once("before bob came".to_string()).chain((0..30).map(|i| format!("while away {i}"))).collect();
-    eventually("all 30 once, in order", || (bodies(&history(&b, &room)) == expected).then_some(())).await;
+    let others = |h: Vec<Message>| bodies(&h.into_iter().filter(|m| m.direction == Direction::Incoming).collect::<Vec<_>>());
+    eventually("all 30 once, in order", || (others(history(&b, &room)) == expected).then_some(())).await;
     assert_eq!(b.room(&room).unwrap().state, RoomState::Joined, "rejoined with the new session");
 
     // Another new session: the checkpoint holds, nothing comes twice; live messages still arrive.
@@ -193,10 +235,57 @@ async fn history_missed_while_away_arrives_once_in_order_also_after_new_sessions
     let b = sign_in_at(server, &bob, bob_dir.path()).await;
     eventually("rejoined again", || (b.room(&room)?.state == RoomState::Joined).then_some(())).await;
     a.session.send_room_message(&room, "welcome back").await.unwrap();
-    eventually("the live message after the rejoin", || (history(&b, &room).len() == 32).then_some(())).await;
-    let all = bodies(&history(&b, &room));
+    eventually("the live message after the rejoin", || (history(&b, &room).len() == 33).then_some(())).await;
+    let all = others(history(&b, &room));
     assert_eq!(&all[..31], expected.as_slice(), "no duplicates after the rejoin");
     assert_eq!(all[31], "welcome back");
+    let ours: Vec<Message> = history(&b, &room).into_iter().filter(|m| m.direction == Direction::Outgoing).collect();
+    assert_eq!(bodies(&ours), ["bob is back"], "our own message once, after two rejoins");
+}
+
+/// A cut connection (resumed, or a new session if resumption fails): we are in the room again,
+/// and what was said meanwhile, and what we wrote meanwhile, is there once.
+async fn a_cut_connection_keeps_us_in_the_room_without_duplicates(server: &XmppServer) {
+    use rapport_system_tests::proxy::ChaosProxy;
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let room = create_room(&a.session, server, "cut", "alice").await;
+    let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], server.starttls_port())));
+    let mut config = account(server, &bob);
+    config.host = Some(proxy.host().to_owned());
+    config.port = Some(proxy.port());
+    let dir = tempfile::tempdir().unwrap();
+    let b = Session::start(&Profile::at(dir.path()), config, bob.password.clone(), Default::default()).await.unwrap();
+    let mut events = b.subscribe();
+    b.wait_online(WAIT).await.unwrap();
+    b.join_room(&room, "bob", None).await.unwrap();
+
+    proxy.refuse_new(true);
+    proxy.cut_all();
+    expect_event(&mut events, "reconnecting", |e| {
+        matches!(e, Event::ConnectionChanged { state: rapport_engine::ConnectionState::Reconnecting { .. } }).then_some(())
+    })
+    .await;
+    b.send_room_message(&room, "written while cut off").await.unwrap();
+    for i in 0..10 {
+        a.session.send_room_message(&room, &format!("during the cut {i}")).await.unwrap();
+    }
+    proxy.refuse_new(false);
+    b.reconnect_now();
+    eventually("everything once at bob", || {
+        let h = history(&b, &room);
+        (h.len() == 11 && h.iter().all(|m| m.state != DeliveryState::Pending)).then_some(())
+    })
+    .await;
+    eventually("bob's message once at alice", || history(&a.session, &room).into_iter().find(|m| m.body == "written while cut off")).await;
+    a.session.send_room_message(&room, "barrier").await.unwrap();
+    eventually("the barrier at bob", || history(&b, &room).into_iter().find(|m| m.body == "barrier")).await;
+    let at_bob = bodies(&history(&b, &room));
+    assert_eq!(at_bob.len(), 12, "{at_bob:?}");
+    assert_eq!(at_bob.iter().filter(|body| body.as_str() == "written while cut off").count(), 1);
+    assert_eq!(history(&a.session, &room).iter().filter(|m| m.body == "written while cut off").count(), 1);
+    assert_eq!(b.room(&room).unwrap().state, RoomState::Joined);
+    b.disconnect().await;
 }
 
 fn bodies(messages: &[Message]) -> Vec<String> {
@@ -296,6 +385,24 @@ async fn moderators_voice_ban_and_destroy_and_others_may_not(server: &XmppServer
     assert!(c.session.store().rooms().unwrap().is_empty(), "a destroyed room is not rejoined");
 }
 
+/// A removal that is not a kick or a ban (here: the room became members-only, status 322) is
+/// followed by a rejoin; the room refuses it, and says why.
+async fn a_room_turning_members_only_removes_us_and_our_rejoin_says_why(server: &XmppServer) {
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let b = sign_in(server, &bob).await;
+    let room = create_room(&a.session, server, "closing", "alice").await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    a.session.configure_room(&room, &[("muc#roomconfig_membersonly", &["1"])]).await.unwrap();
+    let state = eventually("bob's rejoin refused", || match b.session.room(&room)?.state {
+        RoomState::Left(LeaveReason::JoinFailed { error }) => Some(error),
+        _ => None,
+    })
+    .await;
+    assert_eq!(state.code(), "members_only");
+    assert!(b.session.occupants(&room).is_empty());
+}
+
 /// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
 /// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
 /// server plays the room) answers our self-ping with not-acceptable, and we join again.
@@ -334,8 +441,11 @@ on_both_servers!(
     a_password_protected_room_refuses_a_wrong_password_and_admits_the_right_one,
     a_members_only_room_refuses_a_non_member,
     two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message,
+    private_messages_through_the_room_are_their_own_conversation,
     history_missed_while_away_arrives_once_in_order_also_after_new_sessions,
+    a_cut_connection_keeps_us_in_the_room_without_duplicates,
     a_kick_ends_the_room_with_its_reason_and_is_not_rejoined,
+    a_room_turning_members_only_removes_us_and_our_rejoin_says_why,
     moderators_voice_ban_and_destroy_and_others_may_not,
     spoofed_room_messages_archive_results_and_stanza_ids_are_refused,
 );

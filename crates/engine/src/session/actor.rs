@@ -306,9 +306,14 @@ impl Actor {
                 let result = self.send_room_message(room, body).await;
                 let _ = reply.send(result);
             }
+            Command::SendPrivate { to, body, reply } => {
+                let result = self.send_private(to, body).await;
+                let _ = reply.send(result);
+            }
             Command::RejoinRooms => self.rejoin_rooms().await,
             Command::CheckRooms => self.ping_quiet_rooms(Duration::ZERO),
             Command::SelfPinged { room, verdict } => self.on_self_ping(room, verdict).await,
+            Command::RoomNamed { room, name } => self.room_named(room, name),
             Command::RoomCaughtUp { room } => self.room_caught_up(room),
             Command::Disconnect { .. } => unreachable!("handled by the loop"),
         }

@@ -39,6 +39,9 @@ impl Actor {
             }
             return self.on_room_message(&message, now, received, batch);
         }
+        if self.on_private_message(&message, now, received) {
+            return;
+        }
         if let Some(copy) = carbons::unwrap(&message, &own) {
             return self.on_carbon(copy, now, received, batch);
         }
@@ -96,7 +99,9 @@ impl Actor {
         match pipeline::accept_forwarded(inner, &self.shared.account, vouched, now, None) {
             Ok(accepted) => {
                 let from = inner.from.clone().expect("accepted messages have a sender");
-                received.push(Received { message: accepted.message, from, wants_receipt: false, direct: false, room: false });
+                let mut message = accepted.message;
+                self.file_private(&mut message, inner);
+                received.push(Received { message, from, wants_receipt: false, direct: false, room: false });
             }
             Err(Rejection::Empty) => {}
             Err(rejection) => tracing::warn!(%rejection, "carbon copy rejected"),
@@ -131,13 +136,17 @@ impl Actor {
             }
             return;
         }
-        let Some(collected) = self.archive_queries.get_mut(&archived.query_id) else {
+        if !self.archive_queries.contains_key(&archived.query_id) {
             let rejection = Rejection::UnsolicitedArchiveResult { query_id: archived.query_id };
             return tracing::warn!(%rejection, "archive result rejected");
-        };
+        }
         let vouched = archived.stamp.map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
-        match pipeline::accept_forwarded(&archived.message, &self.shared.account, vouched, now, Some(archived.archive_id)) {
-            Ok(accepted) => collected.push(accepted.message),
+        match pipeline::accept_forwarded(&archived.message, &self.shared.account, vouched, now, Some(archived.archive_id.clone())) {
+            Ok(accepted) => {
+                let mut message = accepted.message;
+                self.file_private(&mut message, &archived.message);
+                self.archive_queries.entry(archived.query_id).or_default().push(message);
+            }
             Err(Rejection::Empty) => {
                 let from = archived.message.from.as_ref().map(|f| f.to_bare());
                 if let (Some(ack), Some(from)) = (receipts::acknowledgement(&archived.message), from) {

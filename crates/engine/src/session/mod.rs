@@ -9,6 +9,7 @@ mod presence;
 mod reconnect;
 mod room_actor;
 mod room_admin;
+mod room_private;
 mod room_sync;
 mod rooms;
 mod roster;
@@ -110,11 +111,13 @@ enum Command {
     ChangeNick { room: BareJid, nick: String, reply: oneshot::Sender<Result<crate::types::Room>> },
     SetSubject { room: BareJid, subject: String, reply: oneshot::Sender<Result<()>> },
     SendRoomMessage { room: BareJid, body: String, reply: oneshot::Sender<Result<Message>> },
+    SendPrivate { to: FullJid, body: String, reply: oneshot::Sender<Result<Message>> },
     /// After a new session's presence: join every room again.
     RejoinRooms,
     /// Self-ping every joined room now (XEP-0410).
     CheckRooms,
     SelfPinged { room: BareJid, verdict: crate::pipeline::muc::SelfPing },
+    RoomNamed { room: BareJid, name: String },
     /// The room's archive catch-up finished: live archive ids move its checkpoint from now on.
     RoomCaughtUp { room: BareJid },
     Disconnect { done: oneshot::Sender<()> },
@@ -269,6 +272,9 @@ impl Session {
     /// A page of history, newest first (see `Store::history`). When the local store runs out,
     /// older messages are fetched from the server's archive first (while online).
     pub async fn history(&self, conversation: &str, before: Option<MessageId>, limit: u32) -> Result<Vec<Message>> {
+        if let Some(private) = self.private_conversation(conversation) {
+            return self.private_history(private, before, limit).await;
+        }
         let jid = parse_contact_jid(conversation)?;
         let key = jid.to_string();
         let local = self.blocking(move |store| store.history(&key, before, limit)).await?;
@@ -318,6 +324,9 @@ impl Session {
 
     /// Marks a conversation read and tells subscribers its new unread count.
     pub async fn mark_read(&self, conversation: &str) -> Result<u32> {
+        if let Some(private) = self.private_conversation(conversation) {
+            return self.mark_private_read(private).await;
+        }
         let contact = parse_contact_jid(conversation)?;
         let jid = contact.to_string();
         let (changed, row) = self

@@ -32,13 +32,17 @@ pub struct InFlight {
 /// while offline, so it carries its original time.
 /// `groupchat`: the conversation is a room (no receipts or chat states there).
 pub fn stanza(message: &Message, own: &BareJid, resend: bool, groupchat: bool) -> Option<XmppMessage> {
-    let to = Some(Jid::from(BareJid::new(&message.conversation).ok()?));
+    // A full JID: a private message to a room's occupant (see `room_private.rs`).
+    let to: Jid = message.conversation.parse().ok()?;
+    let private = to.resource().is_some();
     let origin_id = message.origin_id.clone()?;
-    let stanza = if groupchat { XmppMessage::groupchat(to) } else { XmppMessage::chat(to) };
+    let stanza = if groupchat { XmppMessage::groupchat(Some(to)) } else { XmppMessage::chat(Some(to)) };
     let mut stanza = stanza.with_body(Lang::default(), message.body.clone());
     stanza.id = Some(Id(origin_id.clone()));
     stanza.payloads.push(OriginId { id: origin_id }.into());
-    if !groupchat {
+    if private {
+        stanza.payloads.push(xmpp_parsers::minidom::Element::builder("x", crate::pipeline::muc::NS_MUC_USER).build());
+    } else if !groupchat {
         stanza.payloads.extend(receipts::requests());
         stanza.payloads.push(chat_states::element(ChatState::Active));
     }

@@ -63,8 +63,15 @@ impl RoomsState {
 }
 
 impl Actor {
-    fn room_view(&self, room: &str) -> Option<RoomView> {
-        self.shared.snapshot.lock().unwrap().rooms.get(room).cloned()
+    /// The room as the snapshot has it (without its occupants: a large room's list is not
+    /// copied per stanza).
+    fn room_view(&self, room: &str) -> Option<Room> {
+        self.shared.snapshot.lock().unwrap().rooms.get(room).map(|view| view.room.clone())
+    }
+
+    /// `Some(occupant id)` when `nick` is in the room (by its presence).
+    fn occupant_id_of(&self, room: &str, nick: &str) -> Option<Option<String>> {
+        self.shared.snapshot.lock().unwrap().rooms.get(room)?.occupants.get(nick).map(|o| o.occupant_id.clone())
     }
 
     fn update_room(&self, room: &str, batch: &mut Batch, change: impl FnOnce(&mut RoomView)) {
@@ -76,7 +83,7 @@ impl Actor {
     }
 
     pub(super) fn room_joined(&self, room: &str) -> bool {
-        self.room_view(room).is_some_and(|view| view.room.state == RoomState::Joined)
+        self.room_view(room).is_some_and(|room| room.state == RoomState::Joined)
     }
 
     pub(super) async fn join_room(&mut self, room: BareJid, nick: String, password: Option<String>, reply: oneshot::Sender<Result<Joined>>) {
@@ -85,8 +92,8 @@ impl Actor {
             return;
         }
         let key = room.to_string();
-        if let Some(view) = self.room_view(&key).filter(|v| v.room.state == RoomState::Joined && v.room.nick == nick) {
-            let _ = reply.send(Ok(Joined { room: view.room, created: false }));
+        if let Some(joined) = self.room_view(&key).filter(|r| r.state == RoomState::Joined && r.nick == nick) {
+            let _ = reply.send(Ok(Joined { room: joined, created: false }));
             return;
         }
         match password {
@@ -108,7 +115,7 @@ impl Actor {
 
     async fn send_join(&mut self, room: &BareJid) {
         let Some(view) = self.room_view(room.as_str()) else { return };
-        let Ok(occupant) = muc::occupant_jid(room, &view.room.nick) else { return };
+        let Ok(occupant) = muc::occupant_jid(room, &view.nick) else { return };
         let password = self.rooms.passwords.get(room.as_str()).cloned();
         self.rooms.caught_up.remove(room.as_str());
         self.send(muc::join_presence(&occupant, password.as_deref()).into()).await;
@@ -186,7 +193,7 @@ impl Actor {
             let _ = waiter.send(Err(EngineError::NotInRoom { room: key.clone() }));
         }
         self.announce(batch);
-        if let Ok(occupant) = muc::occupant_jid(&room, &view.room.nick) {
+        if let Ok(occupant) = muc::occupant_jid(&room, &view.nick) {
             self.send(muc::leave_presence(&occupant).into()).await;
         }
         Ok(())
@@ -223,12 +230,17 @@ impl Actor {
     /// Stores our message (pending) and hands it to the outbox, like a 1:1 message.
     pub(super) async fn send_room_message(&mut self, room: BareJid, body: String) -> Result<Message> {
         let key = room.to_string();
-        let view = self.room_view(&key).filter(|v| v.room.state == RoomState::Joined).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
+        // While (re)joining, or away from a room we will rejoin, the message waits in the outbox.
+        let may_send = |state: &RoomState| match state {
+            RoomState::Joined | RoomState::Joining => true,
+            RoomState::Left(reason) => muc::rejoins_after(reason),
+        };
+        let view = self.room_view(&key).filter(|r| may_send(&r.state)).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
         let timestamp = self.next_send_time();
         let new = NewMessage {
             conversation: key.clone(),
             direction: Direction::Outgoing,
-            sender: format!("{key}/{}", view.room.nick),
+            sender: format!("{key}/{}", view.nick),
             body,
             timestamp,
             stamped_by_author: true,
@@ -237,7 +249,7 @@ impl Actor {
             state: DeliveryState::Pending,
             remote_id: None,
             markable: false,
-            occupant_id: view.room.occupant_id.clone(),
+            occupant_id: view.occupant_id.clone(),
         };
         let stored = self.store_messages(vec![new]).await?;
         let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
@@ -262,7 +274,7 @@ impl Actor {
         self.rooms.last_heard.insert(key.clone(), Instant::now());
         // Status 110 marks our own presence; without it (ejabberd's room destruction), our nick
         // is still ours: nobody else can hold it.
-        let own_nick = self.room_view(&key).map(|v| v.room.nick).unwrap_or_default();
+        let own_nick = self.room_view(&key).map(|r| r.nick).unwrap_or_default();
         let ours = |update: &muc::OccupantUpdate| update.is_self() || update.occupant.nick == own_nick;
         match muc::parse_presence(presence) {
             Ok(RoomPresence::Error { condition, text }) => self.on_room_error(&room, &condition, text, batch),
@@ -294,10 +306,10 @@ impl Actor {
             return;
         }
         let Some(view) = self.room_view(&key) else { return };
-        if view.room.state != RoomState::Joining {
+        if view.state != RoomState::Joining {
             return tracing::info!(room = %key, ?condition, "room error ignored");
         }
-        let error = muc::join_error(room, &view.room.nick, condition, text);
+        let error = muc::join_error(room, &view.nick, condition, text);
         tracing::info!(room = %key, %error, "joining the room failed");
         self.update_room(&key, batch, |view| view.room.state = RoomState::Left(LeaveReason::JoinFailed { error: error.clone() }));
         for waiter in self.rooms.joins.remove(&key).unwrap_or_default() {
@@ -307,8 +319,8 @@ impl Actor {
 
     async fn on_self_available(&mut self, room: &BareJid, update: muc::OccupantUpdate, batch: &mut Batch) {
         let key = room.to_string();
-        let was_joining = self.room_view(&key).is_some_and(|v| v.room.state == RoomState::Joining);
-        if self.room_view(&key).is_some_and(|v| matches!(v.room.state, RoomState::Left(_))) {
+        let was_joining = self.room_view(&key).is_some_and(|r| r.state == RoomState::Joining);
+        if self.room_view(&key).is_some_and(|r| matches!(r.state, RoomState::Left(_))) {
             // After a removal a room may still say something about us (ejabberd, after a ban):
             // we are only in again by joining again.
             return tracing::debug!(room = %key, "self-presence of a room we are not in ignored");
@@ -326,8 +338,8 @@ impl Actor {
         let Some(view) = self.room_view(&key) else { return };
         if let Some((nick, reply)) = self.rooms.nick_changes.remove(&key) {
             if nick == occupant.nick || update.has(muc::status::NICK_ASSIGNED) {
-                self.save_room(&view.room);
-                let _ = reply.send(Ok(view.room.clone()));
+                self.save_room(&view);
+                let _ = reply.send(Ok(view.clone()));
             } else {
                 self.rooms.nick_changes.insert(key.clone(), (nick, reply));
             }
@@ -335,9 +347,9 @@ impl Actor {
         if !was_joining {
             return;
         }
-        self.save_room(&view.room);
+        self.save_room(&view);
         self.rooms.kinds.insert(key.clone());
-        let joined = Joined { room: view.room.clone(), created: update.has(muc::status::CREATED) };
+        let joined = Joined { room: view.clone(), created: update.has(muc::status::CREATED) };
         let waiters = self.rooms.joins.remove(&key).unwrap_or_default();
         let session = super::Session { shared: self.shared.clone() };
         tokio::spawn(super::room_sync::after_join(session, room.clone(), joined, waiters));
@@ -392,7 +404,7 @@ impl Actor {
         let Some(from) = message.from.clone() else { return };
         let room = from.to_bare();
         let key = room.to_string();
-        let Some(view) = self.room_view(&key).filter(|v| matches!(v.room.state, RoomState::Joined | RoomState::Joining)) else {
+        let Some(view) = self.room_view(&key).filter(|r| matches!(r.state, RoomState::Joined | RoomState::Joining)) else {
             let rejection = Rejection::ForeignRoomMessage { from: from.to_string() };
             return tracing::warn!(%rejection, "room message rejected");
         };
@@ -404,8 +416,8 @@ impl Actor {
             }
             return self.update_room(&key, batch, |view| view.room.subject = subject);
         }
-        let ctx = RoomContext { room: &room, own_nick: &view.room.nick, own_occupant_id: view.room.occupant_id.as_deref() };
-        let sender_occupant = from.resource().and_then(|nick| view.occupants.get(nick.as_str())).map(|o| o.occupant_id.clone());
+        let ctx = RoomContext { room: &room, own_nick: &view.nick, own_occupant_id: view.occupant_id.as_deref() };
+        let sender_occupant = from.resource().and_then(|nick| self.occupant_id_of(&key, nick.as_str()));
         if sender_occupant.is_none() {
             tracing::debug!(from = %from, "room message from a nick not in the room: stored, not attributed");
         }
@@ -507,6 +519,16 @@ impl Actor {
         }
     }
 
+    pub(super) fn room_named(&mut self, room: BareJid, name: String) {
+        let key = room.to_string();
+        let mut batch = Batch::default();
+        self.update_room(&key, &mut batch, |view| view.room.name = Some(name));
+        if let Some(joined) = self.room_view(&key).filter(|r| r.state == RoomState::Joined) {
+            self.save_room(&joined);
+        }
+        self.announce(batch);
+    }
+
     pub(super) fn room_caught_up(&mut self, room: BareJid) {
         self.rooms.caught_up.insert(room.to_string());
     }
@@ -531,7 +553,7 @@ impl Actor {
     /// An archive result of a query we sent to a room.
     pub(super) fn accept_room_archived(&self, room: &BareJid, archived: &crate::pipeline::mam::ArchivedMessage, now: i64) -> std::result::Result<NewMessage, Rejection> {
         let view = self.room_view(room.as_str()).ok_or_else(|| Rejection::ForeignRoomMessage { from: room.to_string() })?;
-        let ctx = RoomContext { room, own_nick: &view.room.nick, own_occupant_id: view.room.occupant_id.as_deref() };
+        let ctx = RoomContext { room, own_nick: &view.nick, own_occupant_id: view.occupant_id.as_deref() };
         let vouched = archived.stamp.as_ref().map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
         // Who was in the room back then is not known: history is never attributed.
         muc::accept_room_message(&archived.message, &ctx, None, vouched, now, Some(archived.archive_id.clone())).map(|a| a.message)

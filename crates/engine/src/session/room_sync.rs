@@ -28,11 +28,22 @@ pub(crate) async fn after_join(session: Session, room: BareJid, joined: Joined, 
     for waiter in waiters {
         let _ = waiter.send(Ok(joined.clone()));
     }
+    name_room(&session, &room).await;
     match catch_up(&session, &room).await {
         Ok(()) => {
             let _ = session.shared.commands.send(Command::RoomCaughtUp { room }).await;
         }
         Err(error) => tracing::warn!(%error, %room, "the room's archive was not read"),
+    }
+}
+
+/// The room's name from its disco#info, for `Room::name`.
+async fn name_room(session: &Session, room: &BareJid) {
+    let query = xmpp_parsers::disco::DiscoInfoQuery { node: None }.into();
+    if let Ok(Some(info)) = session.iq(Some(xmpp_parsers::jid::Jid::from(room.clone())), false, query).await {
+        if let (Some(name), _) = crate::pipeline::muc::room_info(&info) {
+            let _ = session.shared.commands.send(Command::RoomNamed { room: room.clone(), name }).await;
+        }
     }
 }
 

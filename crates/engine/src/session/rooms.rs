@@ -67,8 +67,7 @@ impl Session {
         let answer = self.iq(Some(to), false, DiscoItemsQuery { node: None, rsm: None }.into()).await?;
         let items = answer.ok_or_else(|| EngineError::protocol("empty disco#items answer"))?;
         let items = DiscoItemsResult::try_from(items).map_err(EngineError::protocol)?;
-        let mut listings = Vec::new();
-        for (index, item) in items.items.into_iter().enumerate() {
+        let listings = items.items.into_iter().enumerate().map(|(index, item)| async move {
             let mut listing = RoomListing {
                 jid: item.jid.to_string(),
                 name: item.name.map(|n| crate::pipeline::clean_text(&n, crate::pipeline::MAX_TEXT_CHARS)),
@@ -81,8 +80,10 @@ impl Session {
                     listing.occupants = occupants;
                 }
             }
-            listings.push(listing);
-        }
+            listing
+        });
+        // The room infos are asked all at once (they are few: `ROOM_INFO_QUERIES`).
+        let listings = futures::future::join_all(listings).await;
         Ok(listings)
     }
 
@@ -127,8 +128,9 @@ impl Session {
         snapshot.rooms.get(room.as_str()).map(|view| view.occupants.values().cloned().collect()).unwrap_or_default()
     }
 
-    /// Stores our message (pending) and sends it to the room, now or once (re)joined. It is
-    /// `sent` when the server acknowledged it or the room sent it back to us.
+    /// Stores our message (pending) and sends it to the room, now or once (re)joined (offline,
+    /// or while joining, it waits in the outbox). It is `sent` when the server acknowledged it
+    /// or the room sent it back to us. `NotInRoom` for a room we left or were removed from.
     pub async fn send_room_message(&self, room: &str, body: &str) -> Result<Message> {
         let room = parse_room_jid(room)?;
         if body.trim().is_empty() {
