@@ -610,6 +610,53 @@ async fn an_untrusted_certificate_exits_5_with_its_fingerprint(server: &XmppServ
     cli.run(&["account", "remove", &alice.jid]).await.expect(0, "cleanup");
 }
 
+async fn rooms_join_send_listen_and_leave(server: &XmppServer) {
+    assert_secret_service();
+    let alice = server.create_user("cliroom");
+    let bob = server.create_user("bob");
+    let cli = Cli::new();
+    cli.add_account(server, &alice, &alice.password, &[]).await.expect(0, "add");
+    let mut b = sign_in(server, &bob).await;
+    let room = format!("ops-{}@{}", alice.username, server.muc_domain());
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    b.session.configure_room(&room, &[("muc#roomconfig_publicroom", &["1"])]).await.unwrap();
+
+    // The service is found by itself (disco of the server) and lists the room.
+    let listing = cli.run(&["rooms", "--json"]).await.expect(0, "rooms").json();
+    assert_eq!(listing["service"], server.muc_domain());
+    assert!(listing["rooms"].as_array().unwrap().iter().any(|r| r["jid"] == room.as_str()), "{listing}");
+
+    let joined = cli.run(&["join", &room, "--json"]).await.expect(0, "join").json();
+    assert_eq!(joined["room"]["state"]["state"], "joined");
+    assert_eq!(joined["room"]["nick"], alice.username.as_str());
+    let nicks: Vec<&str> = joined["occupants"].as_array().unwrap().iter().filter_map(|o| o["nick"].as_str()).collect();
+    assert!(nicks.contains(&"bob") && nicks.contains(&alice.username.as_str()), "{nicks:?}");
+
+    // Joined rooms are joined again at sign-in: `send --room` waits for that, then the echo.
+    cli.run(&["send", "--room", &room, "deploy finished"]).await.expect(0, "send to the room");
+    let said = expect_event(&mut b.events, "alice's room message", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "deploy finished").cloned(),
+        _ => None,
+    })
+    .await;
+    assert_eq!((said.conversation.as_str(), said.sender.as_str()), (room.as_str(), format!("{room}/{}", alice.username).as_str()));
+
+    let mut listen = Running::start(&cli, &["listen", "--json"]);
+    listen.expect_json("the room joined", |v| v["type"] == "room" && v["jid"] == room.as_str() && v["state"]["state"] == "joined").await;
+    b.session.send_room_message(&room, "thanks!").await.unwrap();
+    let line = listen.expect_json("bob's room message", |v| v["type"] == "message" && v["body"] == "thanks!").await;
+    assert_eq!((line["conversation"].as_str(), line["sender"].as_str()), (Some(room.as_str()), Some(format!("{room}/bob").as_str())));
+    assert_eq!(listen.stop(libc::SIGTERM).await, 0);
+
+    cli.run(&["leave", &room]).await.expect(0, "leave");
+    let run = cli.run(&["send", "--room", &room, "anyone?"]).await.expect(2, "send to a room we left");
+    assert!(run.stderr.contains("join"), "{}", run.stderr);
+    // A nickname someone has is refused, with how to choose another.
+    let run = cli.run(&["join", &room, "--nick", "bob"]).await.expect(1, "nickname taken");
+    assert!(run.stderr.contains("already taken") && run.stderr.contains("--nick"), "{}", run.stderr);
+    b.session.disconnect().await;
+}
+
 on_both_servers!(
     account_add_checks_the_password_and_stores_it_in_the_keyring,
     send_exits_once_the_server_has_the_message,
@@ -620,6 +667,7 @@ on_both_servers!(
     contacts_and_subscriptions_reach_the_other_side,
     history_and_search_read_the_local_store_offline,
     an_untrusted_certificate_exits_5_with_its_fingerprint,
+    rooms_join_send_listen_and_leave,
 );
 
 /// Usage errors need no server: clap's own and invalid addresses both exit with 2.

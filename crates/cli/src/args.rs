@@ -58,13 +58,45 @@ pub enum Command {
 
     /// Send a message and wait until the server has it
     Send {
-        /// The recipient's address
+        /// The recipient's address (with --room: a room you joined)
         jid: String,
         /// The message; `-` reads it from standard input
         text: String,
         /// How long to wait for the connection and the server's confirmation
         #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
+        /// JID is a group chat room you joined (see `join`)
+        #[arg(long)]
+        room: bool,
+    },
+
+    /// List the rooms of a group chat service
+    Rooms {
+        /// The service, e.g. conference.example.org (default: your server's)
+        service: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Join a group chat room (created if it does not exist) and stay in it: it is joined
+    /// again whenever this account signs in, until `leave`
+    Join {
+        /// The room's address, e.g. team@conference.example.org
+        room: String,
+        /// Your nickname in the room (default: the name part of your address)
+        #[arg(long)]
+        nick: Option<String>,
+        /// Read the room's password from standard input (after the account's, with
+        /// --password-stdin); it is not stored
+        #[arg(long)]
+        room_password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Leave a group chat room (it is no longer joined at sign-in)
+    Leave {
+        room: String,
     },
 
     /// Show your contacts with their presence
@@ -295,7 +327,7 @@ mod tests {
         assert_eq!(cli.global.profile.as_deref(), Some(std::path::Path::new("/tmp/p")));
         assert_eq!(cli.global.account.as_deref(), Some("a@example.org"));
         match cli.command {
-            Command::Send { jid, text, timeout } => {
+            Command::Send { jid, text, timeout, .. } => {
                 assert_eq!((jid.as_str(), text.as_str(), timeout), ("bob@example.org", "hi", 30))
             }
             other => panic!("{other:?}"),

@@ -8,6 +8,7 @@ mod input;
 mod local;
 mod online;
 mod output;
+mod rooms;
 
 use std::process::ExitCode;
 

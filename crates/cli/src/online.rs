@@ -35,7 +35,7 @@ pub fn run(context: &Context, command: Command) -> CliResult {
     let account = context.select_account()?;
     let password = context.password(&account.jid)?;
     let command = match command {
-        Command::Send { jid, text, timeout } if text == "-" => Command::Send { jid, text: input::read_text()?, timeout },
+        Command::Send { jid, text, timeout, room } if text == "-" => Command::Send { jid, text: input::read_text()?, timeout, room },
         command => command,
     };
     if let Command::Send { text, .. } = &command {
@@ -43,7 +43,11 @@ pub fn run(context: &Context, command: Command) -> CliResult {
             return Err(Failure::usage("The message is empty."));
         }
     }
-    runtime().block_on(run_online(context, account, password, command))
+    let room_password = match &command {
+        Command::Join { room_password_stdin: true, room, .. } => Some(input::read_password(&format!("Password for {room}: "))?),
+        _ => None,
+    };
+    runtime().block_on(run_online(context, account, password, command, room_password))
 }
 
 fn validate(command: &Command) -> CliResult {
@@ -65,6 +69,8 @@ fn validate(command: &Command) -> CliResult {
             contact(jid)
         }
         Command::Subscription { jid, .. } => contact(jid),
+        Command::Join { room, .. } | Command::Leave { room } => contact(room),
+        Command::Rooms { service: Some(service), .. } => any(service),
         Command::Ping { jid: Some(jid), .. } | Command::Disco { jid, .. } | Command::Version { jid, .. } => any(jid),
         _ => Ok(()),
     }
@@ -78,18 +84,25 @@ enum Next {
 }
 
 /// A signed-in session and the events received since just after sign-in.
-struct Online<'a> {
-    context: &'a Context,
-    session: Session,
+pub(crate) struct Online<'a> {
+    pub context: &'a Context,
+    pub session: Session,
     events: Receiver<Event>,
 }
 
-async fn run_online(context: &Context, account: AccountConfig, password: String, command: Command) -> CliResult {
+async fn run_online(context: &Context, account: AccountConfig, password: String, command: Command, room_password: Option<String>) -> CliResult {
     let mut online = sign_in(context, account, password, session_options(&command)).await?;
     let result = match command {
         Command::Listen { json, .. } => listen_loop(&mut online, json).await,
         // `send` does not wait to be online: offline, the message waits in the outbox.
-        Command::Send { jid, text, timeout } => send(&mut online, &jid, &text, Duration::from_secs(timeout)).await,
+        Command::Send { jid, text, timeout, room: false } => send(&mut online, &jid, &text, Duration::from_secs(timeout)).await,
+        Command::Send { jid, text, timeout, room: true } => {
+            crate::rooms::send(&mut online, &jid, &text, Duration::from_secs(timeout)).await
+        }
+        Command::Join { room, nick, json, .. } => match online.wait_online().await {
+            Ok(()) => crate::rooms::join(&mut online, &room, nick.as_deref(), room_password.as_deref(), json).await,
+            Err(failure) => Err(failure),
+        },
         command => match online.wait_online().await {
             Ok(()) => one_shot(&mut online, command).await,
             Err(failure) => Err(failure),
@@ -150,7 +163,7 @@ pub async fn verify_login(account: AccountConfig, password: String) -> Result<Co
 }
 
 impl Online<'_> {
-    async fn wait_online(&mut self) -> CliResult {
+    pub(crate) async fn wait_online(&mut self) -> CliResult {
         self.session.wait_online(SERVER_TIMEOUT).await.map_err(|e| sign_in_failure(self.context, &self.session.account().to_string(), e))
     }
 
@@ -208,7 +221,7 @@ impl Online<'_> {
 
     /// Makes sure what was queued before reached the server: stanzas go out in order, so the
     /// answer to a ping sent after them means they were sent.
-    async fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         if let Err(error) = self.session.ping(None).await {
             tracing::debug!(%error, "flush ping failed");
         }
@@ -231,6 +244,8 @@ async fn one_shot(online: &mut Online<'_>, command: Command) -> CliResult {
             Ok(())
         }
         Command::Contacts(command) => contacts(online, command).await,
+        Command::Rooms { service, json } => crate::rooms::list(online, service, json).await,
+        Command::Leave { room } => crate::rooms::leave(online, &room).await,
         Command::Subscription { action, jid } => subscription(online, action, &jid).await,
         Command::Ping { jid, json } => {
             let rtt = online.session.ping(jid.as_deref()).await?;
@@ -275,6 +290,7 @@ async fn one_shot(online: &mut Online<'_>, command: Command) -> CliResult {
             Ok(())
         }
         Command::Send { .. }
+        | Command::Join { .. }
         | Command::Listen { .. }
         | Command::Account(_)
         | Command::History(_)
@@ -310,7 +326,7 @@ fn still_queued(mut failure: Failure) -> Failure {
 }
 
 /// Waits for `MessageUpdated` (sent, or later) for our message id, or for `timeout`.
-async fn wait_sent(online: &mut Online<'_>, id: MessageId, timeout: Duration) -> CliResult {
+pub(crate) async fn wait_sent(online: &mut Online<'_>, id: MessageId, timeout: Duration) -> CliResult {
     let deadline = Instant::now() + timeout;
     let stored_state = |online: &Online<'_>| online.session.store().message(id).ok().flatten().map(|m| m.state);
     let mut last_problem = None::<EngineError>;
@@ -488,7 +504,7 @@ fn print_event(online: &Online<'_>, json: bool, event: &Event) -> Result<(), ()>
         }
         return Ok(());
     }
-    for line in output::event_text(event, &online.context.program()) {
+    for line in output::event_text(event, &online.context.program(), |jid| online.session.room(jid).is_some_and(|room| room.jid == jid)) {
         output::emit(&line)?;
     }
     Ok(())
@@ -500,7 +516,7 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_refused_before_signing_in() {
-        let send = |jid: &str, text: &str| validate(&Command::Send { jid: jid.into(), text: text.into(), timeout: 30 });
+        let send = |jid: &str, text: &str| validate(&Command::Send { jid: jid.into(), text: text.into(), timeout: 30, room: false });
         assert_eq!(send("not a jid", "hi").unwrap_err().code, exit::USAGE);
         assert_eq!(send("@example.org", "hi").unwrap_err().code, exit::USAGE);
         assert_eq!(send("bob@example.org", "  ").unwrap_err().code, exit::USAGE);

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use chrono::{Local, TimeZone};
 use rapport_engine::types::{
-    Availability, ChatState, ContactPresence, Conversation, DeliveryState, Direction, Message, RosterItem, SearchHit,
+    Affiliation, Availability, ChatState, ContactPresence, Conversation, DeliveryState, Direction, LeaveReason, Message, Occupant,
+    Role, Room, RoomState, RosterItem, SearchHit,
 };
 use rapport_engine::{ConnectionState, EngineError, Event};
 use serde_json::{json, Map, Value};
@@ -69,6 +70,10 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
         Event::ChatStateChanged { conversation, state } => {
             vec![json!({ "type": "chat_state", "conversation": conversation, "state": state })]
         }
+        Event::RoomChanged { room } => vec![tagged("room", room)],
+        Event::OccupantsChanged { room, changed, left } => {
+            vec![json!({ "type": "occupants", "room": room, "changed": changed, "left": left })]
+        }
         Event::SyncStarted => vec![json!({ "type": "sync_started" })],
         Event::SyncFinished { received } => vec![json!({ "type": "sync_finished", "received": received })],
         Event::Error { error } => {
@@ -91,11 +96,17 @@ fn message_json(message: &Message, catch_up: bool) -> Value {
     value
 }
 
-/// The human lines `listen` prints for one engine event (`program` is how to call us, for hints).
-pub fn event_text(event: &Event, program: &str) -> Vec<String> {
+/// The human lines `listen` prints for one engine event (`program` is how to call us, for hints;
+/// `is_room` tells a room's conversation from a contact's).
+pub fn event_text(event: &Event, program: &str, is_room: impl Fn(&str) -> bool) -> Vec<String> {
     match event {
         Event::ConnectionChanged { state } => vec![connection_line(state)],
-        Event::MessagesReceived { messages, .. } => messages.iter().map(received_line).collect(),
+        Event::MessagesReceived { messages, .. } => messages
+            .iter()
+            .map(|m| if is_room(&m.conversation) { room_message_line(m) } else { received_line(m) })
+            .collect(),
+        Event::RoomChanged { room } => vec![room_line(room)],
+        Event::OccupantsChanged { room, changed, left } => occupant_lines(room, changed, left),
         Event::PresenceChanged { contacts } => contacts.iter().map(presence_line).collect(),
         Event::SubscriptionRequest { from } => vec![format!(
             "* {from} asks to see your presence. Answer with `{program} subscription approve {from}` or `… deny {from}`."
@@ -118,6 +129,73 @@ pub fn event_text(event: &Event, program: &str) -> Vec<String> {
         }
         Event::Error { error } => vec![format!("* Error: {error}")],
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
+    }
+}
+
+/// `* team@conference.example.org: joined as alice (moderator)`
+pub fn room_line(room: &Room) -> String {
+    let what = match &room.state {
+        RoomState::Joining => format!("joining as {}…", room.nick),
+        RoomState::Joined => format!("joined as {} ({})", room.nick, role_text(room.role)),
+        RoomState::Left(reason) => leave_text(reason),
+    };
+    format!("* {}: {what}", room.jid)
+}
+
+fn leave_text(reason: &LeaveReason) -> String {
+    let by = |actor: &Option<String>, text: &Option<String>| {
+        let actor = actor.as_deref().map(|a| format!(" by {a}")).unwrap_or_default();
+        let text = text.as_deref().map(|t| format!(": {t}")).unwrap_or_default();
+        format!("{actor}{text}")
+    };
+    match reason {
+        LeaveReason::Left => "left".into(),
+        LeaveReason::Kicked { actor, text } => format!("you were kicked{}", by(actor, text)),
+        LeaveReason::Banned { actor, text } => format!("you were banned{}", by(actor, text)),
+        LeaveReason::AffiliationChanged => "removed: your affiliation changed (joining again if allowed)".into(),
+        LeaveReason::MembersOnly => "removed: the room is now for members only".into(),
+        LeaveReason::ServiceShutdown => "the group chat service is shutting down (joining again when it is back)".into(),
+        LeaveReason::Destroyed { text } => format!("the room was destroyed{}", text.as_deref().map(|t| format!(": {t}")).unwrap_or_default()),
+        LeaveReason::JoinFailed { error } => format!("could not join: {error}"),
+        LeaveReason::Dropped => "the room dropped us (joining again)".into(),
+        LeaveReason::Offline => "offline (joined again with the next session)".into(),
+    }
+}
+
+/// Who came, changed or left; a crowd (a join of a big room) is one line.
+fn occupant_lines(room: &str, changed: &[Occupant], left: &[String]) -> Vec<String> {
+    if changed.len() + left.len() > 10 {
+        return vec![format!("* {room}: {} occupants here or changed, {} left", changed.len(), left.len())];
+    }
+    changed
+        .iter()
+        .map(|o| format!("* {room}: {} is here ({}, {})", o.nick, role_text(o.role), availability_text(o.availability)))
+        .chain(left.iter().map(|nick| format!("* {room}: {nick} left")))
+        .collect()
+}
+
+/// `[14:03:12] team@conference.example.org <bob>: hello`
+pub fn room_message_line(message: &Message) -> String {
+    let nick = message.sender.split_once('/').map_or("", |(_, nick)| nick);
+    format!("[{}] {} <{nick}>: {}", short_time(message.timestamp), message.conversation, indent_body(&message.body))
+}
+
+pub fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Moderator => "moderator",
+        Role::Participant => "participant",
+        Role::Visitor => "visitor",
+        Role::None => "no role",
+    }
+}
+
+pub fn affiliation_text(affiliation: Affiliation) -> &'static str {
+    match affiliation {
+        Affiliation::Owner => "owner",
+        Affiliation::Admin => "admin",
+        Affiliation::Member => "member",
+        Affiliation::Outcast => "banned",
+        Affiliation::None => "not affiliated",
     }
 }
 
@@ -388,7 +466,7 @@ mod tests {
 
     #[test]
     fn listen_text_for_receipts_chat_states_and_catch_up() {
-        let text = |event: Event| event_text(&event, "rapport-cli");
+        let text = |event: Event| event_text(&event, "rapport-cli", |_| false);
         assert_eq!(
             text(Event::MessageUpdated { id: 4, conversation: "bob@x".into(), state: DeliveryState::Read }),
             ["* Message #4 to bob@x: read"]
@@ -404,6 +482,41 @@ mod tests {
         assert!(lines[0].ends_with("] bob@example.org: hi\n    there"), "{}", lines[0]);
         assert!(lines[1].ends_with("] alice@x → bob@example.org: hi\n    there"), "{}", lines[1]);
         assert!(text(Event::SubscriptionRequest { from: "carol@x".into() })[0].contains("rapport-cli subscription approve carol@x"));
+    }
+
+    #[test]
+    fn room_events_and_room_messages_are_lines() {
+        let room = Room {
+            jid: "team@muc.x".into(),
+            nick: "alice".into(),
+            name: None,
+            subject: None,
+            state: RoomState::Left(LeaveReason::Kicked { actor: Some("boss".into()), text: Some("spam".into()) }),
+            role: Role::None,
+            affiliation: Affiliation::None,
+            occupant_id: None,
+        };
+        let text = |event: Event| event_text(&event, "rapport-cli", |jid| jid == "team@muc.x");
+        assert_eq!(text(Event::RoomChanged { room: room.clone() }), ["* team@muc.x: you were kicked by boss: spam"]);
+        assert_eq!(event_lines(&Event::RoomChanged { room })[0]["type"], "room");
+        let bob = Occupant {
+            nick: "bob".into(),
+            role: Role::Moderator,
+            affiliation: Affiliation::Owner,
+            availability: Availability::Available,
+            status: None,
+            real_jid: None,
+            occupant_id: None,
+        };
+        let one = text(Event::OccupantsChanged { room: "team@muc.x".into(), changed: vec![bob.clone()], left: vec!["carol".into()] });
+        assert_eq!(one, ["* team@muc.x: bob is here (moderator, available)", "* team@muc.x: carol left"]);
+        let crowd = text(Event::OccupantsChanged { room: "team@muc.x".into(), changed: vec![bob; 2000], left: vec![] });
+        assert_eq!(crowd, ["* team@muc.x: 2000 occupants here or changed, 0 left"]);
+        let mut said = message();
+        said.conversation = "team@muc.x".into();
+        said.sender = "team@muc.x/bob".into();
+        let lines = text(Event::MessagesReceived { messages: vec![said], catch_up: false });
+        assert!(lines[0].ends_with("] team@muc.x <bob>: hi\n    there"), "{}", lines[0]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod actor;
 mod inbound;
 mod iq;
+mod muc_service;
 mod outbox;
 mod presence;
 mod reconnect;
