@@ -166,7 +166,7 @@ impl AppState {
             let status = self.status();
             (status.own_presence, status.own_status)
         };
-        let options = SessionOptions { keep_trying: automatic, initial_presence: Some((presence, text)) };
+        let options = SessionOptions { keep_trying: automatic, initial_presence: Some((presence, text)), rejoin_only: None };
         let started = Session::start(&self.profile, account.clone(), password.clone(), options).await;
         let session = match started {
             Ok(session) => session,

@@ -632,13 +632,27 @@ async fn rooms_join_send_listen_and_leave(server: &XmppServer) {
     let nicks: Vec<&str> = joined["occupants"].as_array().unwrap().iter().filter_map(|o| o["nick"].as_str()).collect();
     assert!(nicks.contains(&"bob") && nicks.contains(&alice.username.as_str()), "{nicks:?}");
 
-    // Joined rooms are joined again at sign-in: `send --room` waits for that, then the echo.
+    let nick = alice.username.clone();
+    expect_event(&mut b.events, "alice leaving when `join` signs out", |e| match e {
+        Event::OccupantsChanged { left, .. } => left.contains(&nick).then_some(()),
+        _ => None,
+    })
+    .await;
+
+    // A one-off command joins no room; `send --room` joins that room (and waits for the echo).
+    cli.run(&["ping"]).await.expect(0, "ping");
     cli.run(&["send", "--room", &room, "deploy finished"]).await.expect(0, "send to the room");
+    let mut departures = 0;
     let said = expect_event(&mut b.events, "alice's room message", |e| match e {
+        Event::OccupantsChanged { left, .. } => {
+            departures += left.iter().filter(|n| **n == nick).count();
+            None
+        }
         Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "deploy finished").cloned(),
         _ => None,
     })
     .await;
+    assert_eq!(departures, 0, "`ping` came into the room and left");
     assert_eq!((said.conversation.as_str(), said.sender.as_str()), (room.as_str(), format!("{room}/{}", alice.username).as_str()));
 
     let mut listen = Running::start(&cli, &["listen", "--json"]);

@@ -118,10 +118,15 @@ fn session_options(command: &Command) -> SessionOptions {
             keep_trying: *keep_trying,
             initial_presence: (presence.is_some() || status.is_some())
                 .then(|| (presence.map_or(OwnPresence::Available, Show::own_presence), status.clone())),
+            rejoin_only: None,
         },
         // A network problem must not lose the message: it is stored and queued either way.
-        Command::Send { .. } => SessionOptions { keep_trying: true, ..SessionOptions::default() },
-        _ => SessionOptions::default(),
+        Command::Send { jid, room, .. } => {
+            let rejoin_only = Some(if *room { vec![jid.clone()] } else { Vec::new() });
+            SessionOptions { keep_trying: true, rejoin_only, ..SessionOptions::default() }
+        }
+        // One-off commands join no room (the rooms would see us come and go).
+        _ => SessionOptions { rejoin_only: Some(Vec::new()), ..SessionOptions::default() },
     }
 }
 

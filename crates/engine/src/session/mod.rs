@@ -52,6 +52,9 @@ pub struct SessionOptions {
     pub keep_trying: bool,
     /// The presence to announce when signing in (default: available).
     pub initial_presence: Option<(OwnPresence, Option<String>)>,
+    /// Of the rooms joined before (and not left), join only these at sign-in; `None`: all of
+    /// them (the app). A script's one-off session joins none, so rooms do not see it come and go.
+    pub rejoin_only: Option<Vec<String>>,
 }
 
 type FirstLogin = Option<(tokio_xmpp::stanzastream::Connection, LoginInfo)>;
@@ -86,6 +89,8 @@ struct Shared {
     session_worked: Arc<std::sync::atomic::AtomicBool>,
     /// Privacy: whether `mark_read` tells the contact (XEP-0333 displayed marker).
     send_read_markers: std::sync::atomic::AtomicBool,
+    /// See `SessionOptions::rejoin_only`.
+    rejoin_only: Option<Vec<String>>,
 }
 
 /// One page of the server's archive (XEP-0313), verified and ready to store.
@@ -160,6 +165,7 @@ impl Session {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (_, cached_roster) = store.roster()?;
         let (presence, status) = options.initial_presence.unwrap_or((OwnPresence::Available, None));
+        let rejoin_only = options.rejoin_only.map(|rooms| rooms.iter().filter_map(|room| rooms::parse_room_jid(room).ok()).map(|jid| jid.to_string()).collect());
         let rooms = store
             .rooms()?
             .into_iter()
@@ -189,6 +195,7 @@ impl Session {
             retry_now: retry_now.clone(),
             session_worked: session_worked.clone(),
             send_read_markers: std::sync::atomic::AtomicBool::new(true),
+            rejoin_only,
         });
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         let stream = reconnect::stanza_stream(account, password, identity, first, reports_tx, retry_now, session_worked);

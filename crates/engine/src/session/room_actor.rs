@@ -132,6 +132,7 @@ impl Actor {
                     RoomState::Left(reason) => muc::rejoins_after(reason),
                     _ => true,
                 })
+                .filter(|(jid, _)| self.shared.rejoin_only.as_ref().map_or(true, |only| only.contains(jid)))
                 .map(|(jid, view)| {
                     view.room.state = RoomState::Joining;
                     view.occupants.clear();
