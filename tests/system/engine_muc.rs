@@ -403,12 +403,7 @@ async fn a_room_turning_members_only_removes_us_and_our_rejoin_says_why(server: 
     assert!(b.session.occupants(&room).is_empty());
 }
 
-/// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
-/// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
-/// server plays the room) answers our self-ping with not-acceptable, and we join again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
-    let server = scripted::RoomServer::start().await;
+async fn scripted_session(server: &scripted::RoomServer) -> (Session, tokio::sync::broadcast::Receiver<Event>, tempfile::TempDir) {
     let alice = TestUser { jid: "alice@localhost".into(), username: "alice".into(), password: "pw".into() };
     let mut config = rapport_engine::AccountConfig::new(&alice.jid).unwrap();
     config.host = Some("127.0.0.1".into());
@@ -417,8 +412,41 @@ async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
     rapport_engine::init_crypto();
     let dir = tempfile::tempdir().unwrap();
     let session = Session::start(&Profile::at(dir.path()), config, alice.password.clone(), Default::default()).await.unwrap();
-    let mut events = session.subscribe();
+    let events = session.subscribe();
     session.wait_online(WAIT).await.unwrap();
+    (session, events, dir)
+}
+
+/// Joining a room of 2,000 is a few occupant events, not 2,000 (a scripted room: real test
+/// servers would need 2,000 accounts signed in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_of_two_thousand_is_a_few_occupant_events() {
+    let server = scripted::RoomServer::start().await;
+    server.room.crowd.store(2000, Ordering::SeqCst);
+    let (session, mut events, _dir) = scripted_session(&server).await;
+    session.join_room(scripted::ROOM, "alice", None).await.unwrap();
+    let (mut seen, mut batches) = (0, 0);
+    while seen < 2001 {
+        seen += expect_event(&mut events, "occupants", |e| match e {
+            Event::OccupantsChanged { changed, .. } => Some(changed.len()),
+            _ => None,
+        })
+        .await;
+        batches += 1;
+    }
+    assert_eq!(seen, 2001, "everyone once");
+    assert!(batches <= 20, "{batches} events for 2,001 occupants");
+    assert_eq!(session.occupants(scripted::ROOM).len(), 2001);
+    session.disconnect().await;
+}
+
+/// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
+/// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
+/// server plays the room) answers our self-ping with not-acceptable, and we join again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
+    let server = scripted::RoomServer::start().await;
+    let (session, mut events, _dir) = scripted_session(&server).await;
     session.join_room(scripted::ROOM, "alice", None).await.unwrap();
     assert_eq!(server.room.joins.load(Ordering::SeqCst), 1);
 

@@ -23,6 +23,8 @@ pub struct RoomState {
     pub joins: AtomicUsize,
     /// The room has forgotten us (and said nothing).
     pub forgot_us: AtomicBool,
+    /// How many others are in the room (their presence comes before ours on each join).
+    pub crowd: AtomicUsize,
 }
 
 pub struct RoomServer {
@@ -161,10 +163,17 @@ fn answer(stanza: &str, full: &str, room: &RoomState) -> Vec<String> {
         if to == occupant && (stanza.contains("http://jabber.org/protocol/muc'") || stanza.contains("http://jabber.org/protocol/muc\"")) {
             room.joins.fetch_add(1, Ordering::SeqCst);
             room.forgot_us.store(false, Ordering::SeqCst);
-            return vec![format!(
+            let crowd = (0..room.crowd.load(Ordering::SeqCst)).map(|i| {
+                format!(
+                    "<presence from='{ROOM}/guest{i}' to='{full}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                       <item affiliation='none' role='participant'/></x></presence>"
+                )
+            });
+            return crowd.chain(std::iter::once(format!(
                 "<presence from='{occupant}' to='{full}'><x xmlns='http://jabber.org/protocol/muc#user'>\
                    <item affiliation='member' role='participant'/><status code='110'/></x></presence>"
-            )];
+            )))
+            .collect();
         }
         return Vec::new();
     }
