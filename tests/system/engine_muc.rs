@@ -142,6 +142,8 @@ async fn two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message(serv
     let seen_alice = b.session.occupants(&room).into_iter().find(|o| o.nick == "alice").expect("bob sees alice");
     assert_eq!((seen_alice.role, seen_alice.affiliation), (Role::Moderator, Affiliation::Owner));
 
+    let misdirected = a.session.send_message(&room, "a 1:1 message to a room").await.unwrap_err();
+    assert_eq!(misdirected.code(), "invalid_input", "a room is written to with send_room_message");
     let sent = a.session.send_room_message(&room, "Hello room").await.unwrap();
     assert_eq!((sent.state, sent.sender.clone()), (DeliveryState::Pending, format!("{room}/alice")));
     let got = expect_event(&mut b.events, "the message at bob", |e| match e {
