@@ -219,8 +219,14 @@ pub fn removal_reason(update: &OccupantUpdate) -> LeaveReason {
 }
 
 /// Whether we join again after being removed so (never after a kick, a ban, or leaving).
+/// A join that failed for a passing reason (the room full, the service down) is tried again with
+/// the next session; a ban, a wrong password or a members-only room is not.
 pub fn rejoins_after(reason: &LeaveReason) -> bool {
-    matches!(reason, LeaveReason::AffiliationChanged | LeaveReason::MembersOnly | LeaveReason::ServiceShutdown | LeaveReason::Dropped | LeaveReason::Offline)
+    match reason {
+        LeaveReason::AffiliationChanged | LeaveReason::MembersOnly | LeaveReason::ServiceShutdown | LeaveReason::Dropped | LeaveReason::Offline => true,
+        LeaveReason::JoinFailed { error } => matches!(error, EngineError::RoomFull { .. } | EngineError::ServerError { .. } | EngineError::Timeout { .. }),
+        LeaveReason::Left | LeaveReason::Kicked { .. } | LeaveReason::Banned { .. } | LeaveReason::Destroyed { .. } => false,
+    }
 }
 
 /// XEP-0410: what the answer to a ping of our own occupant JID says.
