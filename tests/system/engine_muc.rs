@@ -290,6 +290,32 @@ async fn a_cut_connection_keeps_us_in_the_room_without_duplicates(server: &XmppS
     b.disconnect().await;
 }
 
+/// A first join brings the newest page of the room's archive; scrolling past it asks the room's
+/// archive for older pages.
+async fn room_history_pages_past_the_local_store_into_the_rooms_archive(server: &XmppServer) {
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let room = create_room(&a.session, server, "paging", "alice").await;
+    for i in 0..70 {
+        a.session.send_room_message(&room, &format!("old news {i}")).await.unwrap();
+    }
+    eventually("all 70 in the room", || (history(&a.session, &room).iter().filter(|m| m.stanza_id.is_some()).count() == 70).then_some(())).await;
+    let b = sign_in(server, &bob).await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    let newest = eventually("the first join's page", || {
+        // The local store only (newest first), without the archive behind it.
+        let local = b.session.store().history(&room, None, 500).unwrap();
+        (local.len() == 50).then_some(local)
+    })
+    .await;
+    assert_eq!(newest[0].body, "old news 69");
+    let oldest_local = newest.last().unwrap().id;
+    let older = b.session.history(&room, Some(oldest_local), 50).await.unwrap();
+    assert_eq!(bodies(&older).first().map(String::as_str), Some("old news 19"), "newest first, right before the local page");
+    assert_eq!(older.len(), 20);
+    assert_eq!(older.last().unwrap().body, "old news 0");
+}
+
 fn bodies(messages: &[Message]) -> Vec<String> {
     messages.iter().map(|m| m.body.clone()).collect()
 }
@@ -474,6 +500,7 @@ on_both_servers!(
     private_messages_through_the_room_are_their_own_conversation,
     history_missed_while_away_arrives_once_in_order_also_after_new_sessions,
     a_cut_connection_keeps_us_in_the_room_without_duplicates,
+    room_history_pages_past_the_local_store_into_the_rooms_archive,
     a_kick_ends_the_room_with_its_reason_and_is_not_rejoined,
     a_room_turning_members_only_removes_us_and_our_rejoin_says_why,
     moderators_voice_ban_and_destroy_and_others_may_not,
