@@ -487,6 +487,30 @@ async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
     session.disconnect().await;
 }
 
+/// Only a room we are in may speak as a room: group chat from any other room (one we left, or
+/// never joined) is not stored. (A real server only routes a room's messages to its occupants,
+/// so a scripted server sends them.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_chat_from_a_room_we_are_not_in_is_not_stored() {
+    let server = scripted::RoomServer::start().await;
+    let (session, mut events, _dir) = scripted_session(&server).await;
+    session.join_room(scripted::ROOM, "alice", None).await.unwrap();
+    let full = session.bound_jid().unwrap();
+    let groupchat = |from: &str, body: &str| format!("<message from='{from}' to='{full}' type='groupchat' id='{body}'><body>{body}</body></message>");
+    server.push(groupchat("elsewhere@muc.localhost/bob", "from a room we never joined"));
+    server.push(groupchat(&format!("{}/bob", scripted::ROOM), "from our room"));
+    let stored = expect_event(&mut events, "our room's message", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "from our room").cloned(),
+        _ => None,
+    })
+    .await;
+    assert_eq!(stored.conversation, scripted::ROOM);
+    assert!(history(&session, "elsewhere@muc.localhost").is_empty());
+    let conversations = session.conversations().await.unwrap();
+    assert!(conversations.iter().all(|c| !c.jid.starts_with("elsewhere")), "{conversations:?}");
+    session.disconnect().await;
+}
+
 on_both_servers!(
     a_room_is_created_found_on_the_service_joined_and_left,
     a_taken_nickname_is_a_typed_error_on_join_and_on_change,
