@@ -142,6 +142,8 @@ async fn two_accounts_talk_in_a_room_and_our_reflection_is_one_sent_message(serv
     let seen_alice = b.session.occupants(&room).into_iter().find(|o| o.nick == "alice").expect("bob sees alice");
     assert_eq!((seen_alice.role, seen_alice.affiliation), (Role::Moderator, Affiliation::Owner));
 
+    let misdirected = a.session.send_message(&room, "a 1:1 message to a room").await.unwrap_err();
+    assert_eq!(misdirected.code(), "invalid_input", "a room is written to with send_room_message");
     let sent = a.session.send_room_message(&room, "Hello room").await.unwrap();
     assert_eq!((sent.state, sent.sender.clone()), (DeliveryState::Pending, format!("{room}/alice")));
     let got = expect_event(&mut b.events, "the message at bob", |e| match e {
@@ -288,6 +290,32 @@ async fn a_cut_connection_keeps_us_in_the_room_without_duplicates(server: &XmppS
     b.disconnect().await;
 }
 
+/// A first join brings the newest page of the room's archive; scrolling past it asks the room's
+/// archive for older pages.
+async fn room_history_pages_past_the_local_store_into_the_rooms_archive(server: &XmppServer) {
+    let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
+    let a = sign_in(server, &alice).await;
+    let room = create_room(&a.session, server, "paging", "alice").await;
+    for i in 0..70 {
+        a.session.send_room_message(&room, &format!("old news {i}")).await.unwrap();
+    }
+    eventually("all 70 in the room", || (history(&a.session, &room).iter().filter(|m| m.stanza_id.is_some()).count() == 70).then_some(())).await;
+    let b = sign_in(server, &bob).await;
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    let newest = eventually("the first join's page", || {
+        // The local store only (newest first), without the archive behind it.
+        let local = b.session.store().history(&room, None, 500).unwrap();
+        (local.len() == 50).then_some(local)
+    })
+    .await;
+    assert_eq!(newest[0].body, "old news 69");
+    let oldest_local = newest.last().unwrap().id;
+    let older = b.session.history(&room, Some(oldest_local), 50).await.unwrap();
+    assert_eq!(bodies(&older).first().map(String::as_str), Some("old news 19"), "newest first, right before the local page");
+    assert_eq!(older.len(), 20);
+    assert_eq!(older.last().unwrap().body, "old news 0");
+}
+
 fn bodies(messages: &[Message]) -> Vec<String> {
     messages.iter().map(|m| m.body.clone()).collect()
 }
@@ -403,12 +431,7 @@ async fn a_room_turning_members_only_removes_us_and_our_rejoin_says_why(server: 
     assert!(b.session.occupants(&room).is_empty());
 }
 
-/// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
-/// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
-/// server plays the room) answers our self-ping with not-acceptable, and we join again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
-    let server = scripted::RoomServer::start().await;
+async fn scripted_session(server: &scripted::RoomServer) -> (Session, tokio::sync::broadcast::Receiver<Event>, tempfile::TempDir) {
     let alice = TestUser { jid: "alice@localhost".into(), username: "alice".into(), password: "pw".into() };
     let mut config = rapport_engine::AccountConfig::new(&alice.jid).unwrap();
     config.host = Some("127.0.0.1".into());
@@ -417,21 +440,74 @@ async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
     rapport_engine::init_crypto();
     let dir = tempfile::tempdir().unwrap();
     let session = Session::start(&Profile::at(dir.path()), config, alice.password.clone(), Default::default()).await.unwrap();
-    let mut events = session.subscribe();
+    let events = session.subscribe();
     session.wait_online(WAIT).await.unwrap();
+    (session, events, dir)
+}
+
+/// Joining a room of 2,000 is a few occupant events, not 2,000 (a scripted room: real test
+/// servers would need 2,000 accounts signed in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_of_two_thousand_is_a_few_occupant_events() {
+    let server = scripted::RoomServer::start().await;
+    server.room.crowd.store(2000, Ordering::SeqCst);
+    let (session, mut events, _dir) = scripted_session(&server).await;
+    session.join_room(scripted::ROOM, "alice", None).await.unwrap();
+    let (mut seen, mut batches) = (0, 0);
+    while seen < 2001 {
+        seen += expect_event(&mut events, "occupants", |e| match e {
+            Event::OccupantsChanged { changed, .. } => Some(changed.len()),
+            _ => None,
+        })
+        .await;
+        batches += 1;
+    }
+    assert_eq!(seen, 2001, "everyone once");
+    assert!(batches <= 20, "{batches} events for 2,001 occupants");
+    assert_eq!(session.occupants(scripted::ROOM).len(), 2001);
+    session.disconnect().await;
+}
+
+/// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
+/// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
+/// server plays the room) answers our self-ping with not-acceptable, and we join again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
+    let server = scripted::RoomServer::start().await;
+    let (session, _events, _dir) = scripted_session(&server).await;
     session.join_room(scripted::ROOM, "alice", None).await.unwrap();
     assert_eq!(server.room.joins.load(Ordering::SeqCst), 1);
 
     server.room.forgot_us.store(true, Ordering::SeqCst);
     session.check_rooms().await.unwrap();
-    // (Joining and joined again may be announced as one change: room events are coalesced.)
+    // The engine marks the room joining before its join presence goes out, so once the room
+    // has the second join, "joined" can only be the answer to it.
     eventually("a second join presence", || (server.room.joins.load(Ordering::SeqCst) == 2).then_some(())).await;
-    expect_event(&mut events, "joined again", |e| match e {
-        Event::RoomChanged { room } if room.state == RoomState::Joined && server.room.joins.load(Ordering::SeqCst) == 2 => Some(()),
+    eventually("joined again", || (session.room(scripted::ROOM)?.state == RoomState::Joined).then_some(())).await;
+    session.disconnect().await;
+}
+
+/// Only a room we are in may speak as a room: group chat from any other room (one we left, or
+/// never joined) is not stored. (A real server only routes a room's messages to its occupants,
+/// so a scripted server sends them.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_chat_from_a_room_we_are_not_in_is_not_stored() {
+    let server = scripted::RoomServer::start().await;
+    let (session, mut events, _dir) = scripted_session(&server).await;
+    session.join_room(scripted::ROOM, "alice", None).await.unwrap();
+    let full = session.bound_jid().unwrap();
+    let groupchat = |from: &str, body: &str| format!("<message from='{from}' to='{full}' type='groupchat' id='{body}'><body>{body}</body></message>");
+    server.push(groupchat("elsewhere@muc.localhost/bob", "from a room we never joined"));
+    server.push(groupchat(&format!("{}/bob", scripted::ROOM), "from our room"));
+    let stored = expect_event(&mut events, "our room's message", |e| match e {
+        Event::MessagesReceived { messages, .. } => messages.iter().find(|m| m.body == "from our room").cloned(),
         _ => None,
     })
     .await;
-    assert_eq!(session.room(scripted::ROOM).unwrap().state, RoomState::Joined);
+    assert_eq!(stored.conversation, scripted::ROOM);
+    assert!(history(&session, "elsewhere@muc.localhost").is_empty());
+    let conversations = session.conversations().await.unwrap();
+    assert!(conversations.iter().all(|c| !c.jid.starts_with("elsewhere")), "{conversations:?}");
     session.disconnect().await;
 }
 
@@ -444,6 +520,7 @@ on_both_servers!(
     private_messages_through_the_room_are_their_own_conversation,
     history_missed_while_away_arrives_once_in_order_also_after_new_sessions,
     a_cut_connection_keeps_us_in_the_room_without_duplicates,
+    room_history_pages_past_the_local_store_into_the_rooms_archive,
     a_kick_ends_the_room_with_its_reason_and_is_not_rejoined,
     a_room_turning_members_only_removes_us_and_our_rejoin_says_why,
     moderators_voice_ban_and_destroy_and_others_may_not,

@@ -23,12 +23,15 @@ pub struct RoomState {
     pub joins: AtomicUsize,
     /// The room has forgotten us (and said nothing).
     pub forgot_us: AtomicBool,
+    /// How many others are in the room (their presence comes before ours on each join).
+    pub crowd: AtomicUsize,
 }
 
 pub struct RoomServer {
     pub port: u16,
     pub room: Arc<RoomState>,
     dir: tempfile::TempDir,
+    push: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
 impl RoomServer {
@@ -42,13 +45,19 @@ impl RoomServer {
         let room = Arc::new(RoomState::default());
         let acceptor = tls_acceptor(&cert);
         let state = room.clone();
+        let (push, pushed) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
-            if let Err(error) = serve(tcp, acceptor, state).await {
+            if let Err(error) = serve(tcp, acceptor, state, pushed).await {
                 println!("scripted room server: {error}");
             }
         });
-        RoomServer { port, room, dir }
+        RoomServer { port, room, dir, push }
+    }
+
+    /// Sends a stanza to the client as it is (any `from`: this server decides what is true).
+    pub fn push(&self, stanza: String) {
+        self.push.send(stanza).unwrap();
     }
 
     pub fn ca_file(&self) -> PathBuf {
@@ -118,7 +127,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     }
 }
 
-async fn serve(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor, room: Arc<RoomState>) -> std::io::Result<()> {
+async fn serve(
+    tcp: tokio::net::TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
+    room: Arc<RoomState>,
+    mut pushed: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> std::io::Result<()> {
     let mut plain = Conn { io: tcp, buf: Vec::new() };
     plain.open("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>").await?;
     plain.until("<starttls").await?;
@@ -131,7 +145,13 @@ async fn serve(tcp: tokio::net::TcpStream, acceptor: tokio_rustls::TlsAcceptor, 
     conn.open("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>").await?;
     let mut full = String::from("alice@localhost/scripted");
     loop {
-        let stanza = conn.stanza().await?;
+        let stanza = tokio::select! {
+            stanza = conn.stanza() => stanza?,
+            Some(stanza) = pushed.recv() => {
+                conn.send(&stanza).await?;
+                continue;
+            }
+        };
         let stanza = &stanza[stanza.rfind("<iq").or_else(|| stanza.rfind("<presence")).or_else(|| stanza.rfind("<message")).unwrap_or(0)..];
         if stanza.starts_with("<iq") && stanza.contains("urn:ietf:params:xml:ns:xmpp-bind") {
             let resource = stanza.split("<resource>").nth(1).and_then(|r| r.split("</resource>").next()).unwrap_or("scripted");
@@ -161,10 +181,17 @@ fn answer(stanza: &str, full: &str, room: &RoomState) -> Vec<String> {
         if to == occupant && (stanza.contains("http://jabber.org/protocol/muc'") || stanza.contains("http://jabber.org/protocol/muc\"")) {
             room.joins.fetch_add(1, Ordering::SeqCst);
             room.forgot_us.store(false, Ordering::SeqCst);
-            return vec![format!(
+            let crowd = (0..room.crowd.load(Ordering::SeqCst)).map(|i| {
+                format!(
+                    "<presence from='{ROOM}/guest{i}' to='{full}'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                       <item affiliation='none' role='participant'/></x></presence>"
+                )
+            });
+            return crowd.chain(std::iter::once(format!(
                 "<presence from='{occupant}' to='{full}'><x xmlns='http://jabber.org/protocol/muc#user'>\
                    <item affiliation='member' role='participant'/><status code='110'/></x></presence>"
-            )];
+            )))
+            .collect();
         }
         return Vec::new();
     }

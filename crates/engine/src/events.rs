@@ -247,6 +247,19 @@ mod tests {
     }
 
     #[test]
+    fn room_states_serialize_flat_with_their_reason() {
+        use crate::types::{LeaveReason, RoomState};
+        let kicked = RoomState::Left(LeaveReason::Kicked { actor: Some("mod".into()), text: None });
+        let json = serde_json::to_value(&kicked).unwrap();
+        assert_eq!((json["state"].as_str(), json["reason"].as_str(), json["actor"].as_str()), (Some("left"), Some("kicked"), Some("mod")));
+        assert_eq!(serde_json::from_value::<RoomState>(json).unwrap(), kicked);
+        let failed = RoomState::Left(LeaveReason::JoinFailed { error: EngineError::RoomFull { room: "r@m".into() } });
+        let json = serde_json::to_value(&failed).unwrap();
+        assert_eq!(json["error"]["code"], "room_full");
+        assert_eq!(serde_json::to_value(RoomState::Joined).unwrap()["state"], "joined");
+    }
+
+    #[test]
     fn events_serialize_with_a_type_tag() {
         let json = serde_json::to_value(Event::SubscriptionRequest { from: "a@b".into() }).unwrap();
         assert_eq!(json["type"], "subscription_request");

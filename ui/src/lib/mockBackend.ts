@@ -215,6 +215,7 @@ export class MockBackend implements Backend {
     const last = messages[messages.length - 1] ?? null;
     return {
       jid,
+      kind: 'chat',
       last_message: last,
       unread: messages.filter((m) => m.direction === 'incoming' && !m.read).length,
       last_activity: last?.timestamp ?? 0,

@@ -140,7 +140,7 @@ pub fn parse_presence(presence: &Presence) -> Result<RoomPresence, Rejection> {
             availability: super::availability(presence.show.as_ref()),
             status: presence.statuses.values().next().map(|s| clean_text(s, MAX_TEXT_CHARS)).filter(|s| !s.is_empty()),
             real_jid: item.and_then(|i| i.attr("jid")).and_then(|j| j.parse::<Jid>().ok()).map(|j| j.to_string()),
-            occupant_id: occupant_id_of(&presence.payloads, from),
+            occupant_id: occupant_id_of(&presence.payloads),
         },
         statuses: x.map(statuses).unwrap_or_default(),
         new_nick: item.and_then(|i| i.attr("nick")).map(|n| clean_text(n, MAX_NICK_BYTES)).filter(|n| !n.is_empty()),
@@ -158,9 +158,8 @@ fn statuses(x: &Element) -> Vec<u16> {
     x.children().filter(|c| c.is("status", NS_MUC_USER)).filter_map(|s| s.attr("code")).filter_map(|c| c.parse().ok()).collect()
 }
 
-/// XEP-0421: the room's id for the occupant (only trusted from the room itself).
-fn occupant_id_of(payloads: &[Element], from: &Jid) -> Option<String> {
-    let _ = from;
+/// XEP-0421: the room's id for the occupant (read from the room's presence only).
+fn occupant_id_of(payloads: &[Element]) -> Option<String> {
     payloads.iter().find(|p| p.is("occupant-id", ns::OID)).and_then(|p| p.attr("id")).filter(|id| valid_id(id)).map(str::to_owned)
 }
 
@@ -219,8 +218,14 @@ pub fn removal_reason(update: &OccupantUpdate) -> LeaveReason {
 }
 
 /// Whether we join again after being removed so (never after a kick, a ban, or leaving).
+/// A join that failed for a passing reason (the room full, the service down) is tried again with
+/// the next session; a ban, a wrong password or a members-only room is not.
 pub fn rejoins_after(reason: &LeaveReason) -> bool {
-    matches!(reason, LeaveReason::AffiliationChanged | LeaveReason::MembersOnly | LeaveReason::ServiceShutdown | LeaveReason::Dropped | LeaveReason::Offline)
+    match reason {
+        LeaveReason::AffiliationChanged | LeaveReason::MembersOnly | LeaveReason::ServiceShutdown | LeaveReason::Dropped | LeaveReason::Offline => true,
+        LeaveReason::JoinFailed { error } => matches!(error, EngineError::RoomFull { .. } | EngineError::ServerError { .. } | EngineError::Timeout { .. }),
+        LeaveReason::Left | LeaveReason::Kicked { .. } | LeaveReason::Banned { .. } | LeaveReason::Destroyed { .. } => false,
+    }
 }
 
 /// XEP-0410: what the answer to a ping of our own occupant JID says.

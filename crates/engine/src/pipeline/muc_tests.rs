@@ -58,6 +58,10 @@ fn a_kick_and_a_ban_end_the_room_for_good_but_a_shutdown_is_rejoined() {
     let RoomPresence::Unavailable(update) = parse_presence(&shutdown).unwrap() else { panic!() };
     assert!(rejoins_after(&removal_reason(&update)));
     assert!(!rejoins_after(&LeaveReason::Left));
+    let failed = |error| LeaveReason::JoinFailed { error };
+    assert!(rejoins_after(&failed(EngineError::RoomFull { room: "r@m".into() })), "a full room may have space later");
+    assert!(!rejoins_after(&failed(EngineError::BannedFromRoom { room: "r@m".into() })));
+    assert!(!rejoins_after(&failed(EngineError::RoomPasswordWrong { room: "r@m".into() })));
 }
 
 #[test]

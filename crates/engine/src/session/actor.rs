@@ -340,6 +340,9 @@ impl Actor {
     }
 
     async fn send_message(&mut self, to: xmpp_parsers::jid::BareJid, body: String) -> crate::Result<crate::types::Message> {
+        if self.rooms.kinds.contains(to.as_str()) {
+            return Err(EngineError::invalid("recipient", format!("{to} is a room: use send_room_message")));
+        }
         let timestamp = self.next_send_time();
         let new = NewMessage {
             conversation: to.to_string(),

@@ -270,7 +270,12 @@ impl Actor {
         let room = from.to_bare();
         let key = room.to_string();
         if self.room_view(&key).is_none() {
-            return false;
+            // A room we left (its goodbye) or never joined: not a contact's presence either.
+            let from_a_room = presence.payloads.iter().any(|p| p.is("x", muc::NS_MUC_USER));
+            if from_a_room {
+                tracing::debug!(room = %key, "presence of a room we are not in ignored");
+            }
+            return from_a_room;
         }
         self.rooms.last_heard.insert(key.clone(), Instant::now());
         // Status 110 marks our own presence; without it (ejabberd's room destruction), our nick

@@ -255,6 +255,17 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_history_gets_rooms_and_keeps_its_conversations_as_chats() {
+        let conn = Connection::open_in_memory().unwrap();
+        run_list(&conn, &MIGRATIONS[..2]).unwrap();
+        conn.execute("INSERT INTO conversations (jid, last_activity) VALUES ('bob@example.org', 5)", []).unwrap();
+        run(&conn).unwrap();
+        let kind: String = conn.query_row("SELECT kind FROM conversations WHERE jid = 'bob@example.org'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kind, "chat");
+        assert!(table_names(&conn).iter().any(|t| t == "rooms"));
+    }
+
+    #[test]
     fn newer_database_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let db = tmp.path().join("h.db");
