@@ -156,8 +156,13 @@ modules:
     access_persistent: muc_create
     access_mam:
       - allow
+    # Room sizes of a big organisation (the rooms benchmark joins 2,000 occupants); the
+    # defaults are 200 occupants, and no presence broadcast past 1,000.
+    max_users: 5000
+    max_users_presence: 5000
     default_room_options:
       mam: true
+      max_users: 5000
   mod_offline: {{}}
   mod_ping: {{}}
   mod_privacy: {{}}

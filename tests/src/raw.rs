@@ -197,6 +197,38 @@ impl RawClient {
         io.flush()
     }
 
+    /// Reads and throws away whatever arrives for `period` (for load clients that must keep
+    /// the server's queue empty but have no use for what it sends).
+    pub fn discard_for(&mut self, period: Duration) -> io::Result<()> {
+        self.buf.clear();
+        let deadline = Instant::now() + period;
+        let mut chunk = [0u8; 16 * 1024];
+        while Instant::now() < deadline {
+            match self.transport.io().read(&mut chunk) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed")),
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Shortens the wait of each read (see [`discard_for`](Self::discard_for)).
+    pub fn set_read_timeout(&mut self, timeout: Duration) -> io::Result<()> {
+        match &mut self.transport {
+            Transport::Plain(tcp) => tcp.set_read_timeout(Some(timeout)),
+            Transport::Tls(tls) => tls.sock.set_read_timeout(Some(timeout)),
+            Transport::Gone => Ok(()),
+        }
+    }
+
+    /// A thread that reads and throws away everything until the connection closes: the
+    /// connection stays open (and its server queue empty) for as long as the process runs.
+    pub fn discard_in_background(mut self) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || while self.discard_for(Duration::from_secs(60)).is_ok() {})
+    }
+
     /// Reads until `needle` arrives; returns everything up to and including it.
     pub fn read_until(&mut self, needle: &str, timeout: Duration) -> io::Result<String> {
         self.read_until_any(&[needle], timeout).map(|(_, s)| s)

@@ -83,10 +83,6 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
             }
             vec![value]
         }
-        Event::RoomChanged { room } => vec![tagged("room", room)],
-        Event::OccupantsChanged { room, changed, left } => {
-            vec![json!({ "type": "occupants", "room": room, "changed": changed, "left": left })]
-        }
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
     }
 }
@@ -132,10 +128,6 @@ pub fn event_text(event: &Event, program: &str, is_room: impl Fn(&str) -> bool) 
             vec![format!("* Caught up: {received} new message{}", if *received == 1 { "" } else { "s" })]
         }
         Event::Error { error } => vec![format!("* Error: {error}")],
-        Event::RoomChanged { room } => vec![format!("* Room {} ({}): {:?}", room.jid, room.nick, room.state)],
-        Event::OccupantsChanged { room, changed, left } => {
-            vec![format!("* Room {room}: {} came or changed, {} left", changed.len(), left.len())]
-        }
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
     }
 }
