@@ -2,13 +2,16 @@
 //! the actor task that owns the XMPP stream.
 
 mod actor;
+mod bookmarks;
 mod inbound;
+mod invitations;
 mod iq;
 mod outbox;
 mod presence;
 mod reconnect;
 mod room_actor;
 mod room_admin;
+mod room_social;
 mod room_sync;
 mod rooms;
 mod roster;
@@ -84,6 +87,7 @@ struct Shared {
     session_worked: Arc<std::sync::atomic::AtomicBool>,
     /// Privacy: whether `mark_read` tells the contact (XEP-0333 displayed marker).
     send_read_markers: std::sync::atomic::AtomicBool,
+    bookmarks: bookmarks::BookmarkState,
 }
 
 /// One page of the server's archive (XEP-0313), verified and ready to store.
@@ -176,7 +180,9 @@ impl Session {
         };
         let retry_now = Arc::new(tokio::sync::Notify::new());
         let session_worked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bookmarks = bookmarks::BookmarkState::load(&store);
         let shared = Arc::new(Shared {
+            bookmarks,
             account: jid,
             store,
             commands: commands_tx,

@@ -238,6 +238,7 @@ impl Actor {
             remote_id: None,
             markable: false,
             occupant_id: view.room.occupant_id.clone(),
+            mentions_me: false,
         };
         let stored = self.store_messages(vec![new]).await?;
         let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
@@ -404,13 +405,17 @@ impl Actor {
             }
             return self.update_room(&key, batch, |view| view.room.subject = subject);
         }
+        if self.on_moderation_notice(message, &room, batch) {
+            return;
+        }
         let ctx = RoomContext { room: &room, own_nick: &view.room.nick, own_occupant_id: view.room.occupant_id.as_deref() };
         let sender_occupant = from.resource().and_then(|nick| view.occupants.get(nick.as_str())).map(|o| o.occupant_id.clone());
         if sender_occupant.is_none() {
             tracing::debug!(from = %from, "room message from a nick not in the room: stored, not attributed");
         }
         match muc::accept_room_message(message, &ctx, sender_occupant.flatten(), None, now, None) {
-            Ok(accepted) => {
+            Ok(mut accepted) => {
+                self.mark_mention(&mut accepted.message, message, &view.room.nick);
                 if accepted.message.direction == Direction::Outgoing {
                     self.reflected(&accepted.message, batch);
                 }
@@ -534,6 +539,8 @@ impl Actor {
         let ctx = RoomContext { room, own_nick: &view.room.nick, own_occupant_id: view.room.occupant_id.as_deref() };
         let vouched = archived.stamp.as_ref().map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
         // Who was in the room back then is not known: history is never attributed.
-        muc::accept_room_message(&archived.message, &ctx, None, vouched, now, Some(archived.archive_id.clone())).map(|a| a.message)
+        let mut accepted = muc::accept_room_message(&archived.message, &ctx, None, vouched, now, Some(archived.archive_id.clone()))?;
+        self.mark_mention(&mut accepted.message, &archived.message, &view.room.nick);
+        Ok(accepted.message)
     }
 }
