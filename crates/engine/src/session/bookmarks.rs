@@ -209,23 +209,28 @@ impl Session {
     }
 
     fn save(&self, change: impl FnOnce(&mut Saved)) {
-        let mut on_disk = {
+        let json = {
             let mut saved = self.shared.bookmarks.saved.lock().unwrap();
             change(&mut saved);
-            saved.clone()
+            on_disk(&saved)
         };
-        for bookmark in &mut on_disk.bookmarks {
-            bookmark.password = None;
-        }
-        let written = serde_json::to_string(&on_disk).map_err(|e| e.to_string()).and_then(|json| self.shared.store.set_setting(SETTING, &json).map_err(|e| e.to_string()));
-        if let Err(error) = written {
-            tracing::warn!(error, "bookmarks not stored");
+        if let Err(error) = self.shared.store.set_setting(SETTING, &json) {
+            tracing::warn!(%error, "bookmarks not stored");
         }
     }
 
     fn emit_bookmarks(&self) {
         let _ = self.shared.events.send(Event::BookmarksChanged { bookmarks: self.bookmarks() });
     }
+}
+
+/// What is stored: everything but room passwords, which never go to disk.
+fn on_disk(saved: &Saved) -> String {
+    let mut saved = saved.clone();
+    for bookmark in &mut saved.bookmarks {
+        bookmark.password = None;
+    }
+    serde_json::to_string(&saved).expect("bookmarks serialize")
 }
 
 fn bookmark_error(error: BookmarkError) -> EngineError {
@@ -257,3 +262,27 @@ impl Actor {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_bookmarks_keep_everything_but_passwords_and_load_back() {
+        let bookmark = Bookmark { room: "club@muc.example.org".into(), name: Some("Club".into()), nick: Some("me".into()), password: Some("s3cret".into()), autojoin: true, extensions: None };
+        let saved = Saved { bookmarks: vec![bookmark.clone()], autojoined: ["club@muc.example.org".to_string()].into() };
+        let json = on_disk(&saved);
+        assert!(!json.contains("s3cret"), "{json}");
+        let store = Store::open_in_memory().unwrap();
+        store.set_setting(SETTING, &json).unwrap();
+        let loaded = BookmarkState::load(&store).saved.into_inner().unwrap();
+        assert_eq!(loaded.bookmarks, [Bookmark { password: None, ..bookmark }]);
+        assert!(loaded.autojoined.contains("club@muc.example.org"));
+    }
+
+    #[test]
+    fn a_refused_private_publish_is_privacy_not_supported_never_a_plain_error() {
+        assert_eq!(bookmark_error(BookmarkError::PrivacyNotSupported), EngineError::PrivacyNotSupported);
+        assert_eq!(bookmark_error(BookmarkError::InvalidRoom { room: "x".into() }).code(), "invalid_jid");
+    }
+}
