@@ -12,7 +12,7 @@ use rapport_engine::events::Event;
 use rapport_engine::pipeline::bookmarks::Bookmark;
 use rapport_engine::pipeline::invitations::{Invitation, InvitationKind};
 use rapport_engine::types::{Message, RoomState};
-use rapport_engine::Session;
+use rapport_engine::{Profile, Session};
 use rapport_system_tests::raw::RawClient;
 use rapport_system_tests::server::{TestUser, XmppServer};
 use tokio::sync::broadcast;
@@ -104,12 +104,24 @@ async fn bookmarks_follow_the_account_to_other_devices_and_new_sessions(server: 
     eventually("and joins its room", || three.session.room(&room).filter(|r| r.state == RoomState::Joined)).await;
 
     one.session.remove_bookmark(&room).await.unwrap();
-    expect_event(&mut two.events, "the bookmark removed on device 2", |e| match e {
-        Event::BookmarksChanged { bookmarks } if !bookmarks.iter().any(|b| b.room == room) => Some(()),
+    if server.kind() == "prosody" {
+        // (ejabberd 23.01 does not push retractions: other devices learn at their next session.)
+        removed(&mut two.events).await;
+        eventually("device 2 leaves the room it joined for the bookmark", || two.session.room(&room).is_none().then_some(())).await;
+    }
+    three.session.disconnect().await;
+    let again = Session::start(&Profile::at(three.profile_dir.path()), account(server, &alice), alice.password.clone(), Default::default()).await.unwrap();
+    let mut events = again.subscribe();
+    removed(&mut events).await;
+    eventually("the next session leaves the room it joined for the bookmark", || again.room(&room).is_none().then_some(())).await;
+}
+
+async fn removed(events: &mut broadcast::Receiver<Event>) {
+    expect_event(events, "the bookmark removed", |e| match e {
+        Event::BookmarksChanged { bookmarks } if bookmarks.is_empty() => Some(()),
         _ => None,
     })
     .await;
-    eventually("device 2 leaves the room it joined for the bookmark", || two.session.room(&room).is_none().then_some(())).await;
 }
 
 async fn a_forged_bookmark_push_joins_nothing_and_changes_nothing(server: &'static XmppServer) {
@@ -132,6 +144,7 @@ async fn a_forged_bookmark_push_joins_nothing_and_changes_nothing(server: &'stat
 }
 
 async fn invitations_arrive_without_joining_and_a_decline_reaches_the_inviter(server: &'static XmppServer) {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
     let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
     let mut a = sign_in(server, &alice).await;
     let mut b = sign_in(server, &bob).await;
@@ -144,7 +157,9 @@ async fn invitations_arrive_without_joining_and_a_decline_reaches_the_inviter(se
     a.session.configure_room(&club, &[("muc#roomconfig_membersonly", &["1"])]).await.unwrap();
     a.session.invite(&club, &bob.jid, None).await.unwrap();
     let mediated = invitation(&mut b.events, &club).await;
-    assert_eq!((mediated.kind, mediated.from.as_str()), (InvitationKind::Mediated, alice.jid.as_str()));
+    assert_eq!(mediated.kind, InvitationKind::Mediated);
+    // Prosody names the inviter by occupant JID in a room that hides real JIDs.
+    assert!([alice.jid.clone(), format!("{club}/alice")].contains(&mediated.from), "{mediated:?}");
     assert!(b.session.room(&open).is_none() && b.session.room(&club).is_none(), "an invitation joins nothing by itself");
 
     b.session.decline_invitation(&mediated, Some("too busy")).await.unwrap();
@@ -202,9 +217,12 @@ async fn moderators_remove_messages_and_forged_notices_change_nothing(server: &'
     b.session.send_room_message(&room, "bob's rude words").await.unwrap();
     let rude = received(&mut a.events, "bob's rude words").await;
     let rude = eventually("the room's id for bob's message", || a.session.store().message(rude.id).unwrap().filter(|m| m.stanza_id.is_some())).await;
-    if server.kind() == "prosody" {
-        // Prosody 0.12 has XEP-0425 only as a community module, which the test server lacks.
+    let features = a.session.disco_info(&room).await.unwrap().features;
+    if !features.iter().any(|f| f.starts_with("urn:xmpp:message-moderate")) {
+        // Prosody 0.12 has XEP-0425 only as a community module, ejabberd only from 23.04: the
+        // test servers refuse it to everyone, as a typed error.
         assert_eq!(refused.code(), "server_error", "{refused}");
+        assert!(refused.to_string().contains("FeatureNotImplemented"), "{refused}");
         let error = a.session.retract_room_message(&room, rude.id, None).await.unwrap_err();
         assert_eq!(error.code(), "server_error", "{error}");
         return;

@@ -64,10 +64,19 @@ impl Session {
         let features = self.account_features().await?;
         let features: Vec<&str> = features.iter().map(String::as_str).collect();
         let request = bookmarks::publish(&bookmark, &features).map_err(bookmark_error)?;
-        self.request(request).await.map_err(|error| match bookmarks::publish_error_from(&error) {
-            BookmarkError::PrivacyNotSupported => EngineError::PrivacyNotSupported,
-            _ => error,
-        })?;
+        if let Err(error) = self.request(request).await {
+            if matches!(error, EngineError::NotConnected | EngineError::Timeout { .. }) {
+                return Err(error);
+            }
+            // A server may refuse an option it does not know: once more with only the options
+            // privacy needs (never without them).
+            tracing::info!(%error, "bookmark publish refused; again with the privacy options only");
+            let request = bookmarks::publish_private_only(&bookmark, &features).map_err(bookmark_error)?;
+            self.request(request).await.map_err(|error| match bookmarks::publish_error_from(&error) {
+                BookmarkError::PrivacyNotSupported => EngineError::PrivacyNotSupported,
+                _ => error,
+            })?;
+        }
         self.apply_update(BookmarkUpdate::Items { published: vec![bookmark], retracted: vec![] }).await;
         Ok(())
     }
@@ -254,6 +263,7 @@ impl Actor {
                 true
             }
             Some(Ok(update)) => {
+                tracing::debug!(?update, "bookmark event");
                 let session = Session { shared: self.shared.clone() };
                 tokio::spawn(async move { session.apply_update(update).await });
                 true

@@ -4,6 +4,7 @@
 //! `pipeline/invitations.rs`.
 
 use tokio_xmpp::Stanza;
+use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::Message as XmppMessage;
 use xmpp_parsers::muc::user::MucUser;
 use xmpp_parsers::ns;
@@ -48,7 +49,8 @@ impl Session {
     /// decline of its own, and the room relays it for a direct invitation too).
     pub async fn decline_invitation(&self, invitation: &Invitation, reason: Option<&str>) -> Result<()> {
         let room = parse_room_jid(&invitation.room)?;
-        let inviter = parse_contact_jid(&invitation.from)?;
+        // A real JID, or an occupant JID of the room (see `Invitation::from`).
+        let inviter: Jid = invitation.from.parse().map_err(|e: xmpp_parsers::jid::Error| EngineError::InvalidJid { input: invitation.from.clone(), reason: e.to_string() })?;
         let reason = reason.map(|r| clean_text(r.trim(), MAX_TEXT_CHARS));
         self.send_now(invitations::decline(&room, &inviter, reason.as_deref())).await
     }
