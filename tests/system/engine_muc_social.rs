@@ -105,10 +105,11 @@ async fn bookmarks_follow_the_account_to_other_devices_and_new_sessions(server: 
 
     one.session.remove_bookmark(&room).await.unwrap();
     if server.kind() == "prosody" {
-        // (ejabberd 23.01 does not push retractions: other devices learn at their next session.)
         removed(&mut two.events).await;
         eventually("device 2 leaves the room it joined for the bookmark", || two.session.room(&room).is_none().then_some(())).await;
+        return;
     }
+    // ejabberd 23.01 does not push retractions: our other devices learn at their next session.
     three.session.disconnect().await;
     let again = Session::start(&Profile::at(three.profile_dir.path()), account(server, &alice), alice.password.clone(), Default::default()).await.unwrap();
     let mut events = again.subscribe();
@@ -144,7 +145,6 @@ async fn a_forged_bookmark_push_joins_nothing_and_changes_nothing(server: &'stat
 }
 
 async fn invitations_arrive_without_joining_and_a_decline_reaches_the_inviter(server: &'static XmppServer) {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
     let (alice, bob) = (server.create_user("alice"), server.create_user("bob"));
     let mut a = sign_in(server, &alice).await;
     let mut b = sign_in(server, &bob).await;

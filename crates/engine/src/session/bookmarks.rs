@@ -117,11 +117,18 @@ impl Session {
             Ok(list) => list,
             Err(error) => return tracing::info!(%error, "bookmarks not fetched"),
         };
-        let known = self.bookmarks();
-        let changed = !bookmarks::diff(&known, list.clone()).is_empty();
+        let changes = bookmarks::diff(&self.bookmarks(), list.clone());
         self.save(|saved| saved.bookmarks = list.clone());
-        if changed {
+        if !changes.is_empty() {
             self.emit_bookmarks();
+        }
+        // Removed (or no longer autojoin) while we were away: leave what they made us join.
+        for change in changes {
+            match change {
+                BookmarkChange::Retracted { room } => self.leave_autojoined(&room).await,
+                BookmarkChange::Changed { bookmark } if !bookmark.autojoin => self.leave_autojoined(&bookmark.room).await,
+                _ => {}
+            }
         }
         for bookmark in list.iter().filter(|b| b.autojoin) {
             self.autojoin(bookmark);
