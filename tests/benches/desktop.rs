@@ -118,6 +118,7 @@ async fn prepare_profile(profile: &Profile, server: &XmppServer, alice: &TestUse
             remote_id: None,
             markable: false,
             occupant_id: None,
+            mentions_me: false,
         });
         if batch.len() == batch.capacity() {
             store.insert_messages(&batch).unwrap();

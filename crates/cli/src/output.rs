@@ -74,6 +74,14 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
         Event::OccupantsChanged { room, changed, left } => {
             vec![json!({ "type": "occupants", "room": room, "changed": changed, "left": left })]
         }
+        Event::BookmarksChanged { bookmarks } => vec![json!({ "type": "bookmarks", "bookmarks": bookmarks })],
+        Event::InvitationReceived { invitation } => vec![tagged("invitation", invitation)],
+        Event::InvitationDeclined { room, by, reason } => {
+            vec![json!({ "type": "invitation_declined", "room": room, "by": by, "reason": reason })]
+        }
+        Event::MessageRetracted { id, conversation, reason } => {
+            vec![json!({ "type": "message_retracted", "id": id, "conversation": conversation, "reason": reason })]
+        }
         Event::SyncStarted => vec![json!({ "type": "sync_started" })],
         Event::SyncFinished { received } => vec![json!({ "type": "sync_finished", "received": received })],
         Event::Error { error } => {
@@ -107,6 +115,18 @@ pub fn event_text(event: &Event, program: &str, is_room: impl Fn(&str) -> bool) 
             .collect(),
         Event::RoomChanged { room } => vec![room_line(room)],
         Event::OccupantsChanged { room, changed, left } => occupant_lines(room, changed, left),
+        Event::BookmarksChanged { bookmarks } => vec![format!("* {} bookmarked room{}", bookmarks.len(), if bookmarks.len() == 1 { "" } else { "s" })],
+        Event::InvitationReceived { invitation } => vec![format!(
+            "* {} invites you to {}{}. Join with `{program} join {}`.",
+            invitation.from,
+            invitation.room,
+            invitation.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            invitation.room
+        )],
+        Event::InvitationDeclined { room, by, reason } => {
+            vec![format!("* {by} declined your invitation to {room}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+        }
+        Event::MessageRetracted { id, conversation, .. } => vec![format!("* Message #{id} in {conversation} was removed by a moderator")],
         Event::PresenceChanged { contacts } => contacts.iter().map(presence_line).collect(),
         Event::SubscriptionRequest { from } => vec![format!(
             "* {from} asks to see your presence. Answer with `{program} subscription approve {from}` or `… deny {from}`."
@@ -418,6 +438,8 @@ mod tests {
             stanza_id: None,
             state: DeliveryState::None,
             read: false,
+            mentions_me: false,
+            retracted: false,
         }
     }
 

@@ -110,6 +110,7 @@ fn message(rng: &mut Rng, seq: u64, conversation: String, timestamp: i64) -> New
         remote_id: None,
         markable: false,
         occupant_id: None,
+        mentions_me: false,
     }
 }
 

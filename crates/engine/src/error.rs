@@ -69,6 +69,8 @@ pub enum EngineError {
     NotInRoom { room: String },
     #[error("You are not allowed to do that in {room}{}.", text_suffix(text))]
     RoomForbidden { room: String, text: Option<String> },
+    #[error("The server cannot keep bookmarks private, so the bookmark was not saved.")]
+    PrivacyNotSupported,
 }
 
 /// An error as a UI gets it: the serde form of an `EngineError` (`code` and fields) plus

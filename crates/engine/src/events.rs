@@ -80,6 +80,22 @@ pub enum Event {
     /// Who is in a room changed: occupants that came or changed (latest state), and the nicks
     /// that left. Coalesced like presence: a room of thousands joining is a few events.
     OccupantsChanged { room: String, changed: Vec<Occupant>, left: Vec<String> },
+    /// The account's room bookmarks (the whole list): fetched after a new session, or changed
+    /// here or by another device of ours.
+    BookmarksChanged { bookmarks: Vec<crate::pipeline::bookmarks::Bookmark> },
+    /// Someone invites us to a room. Nothing is joined: the user decides (`join_room`, or
+    /// `decline_invitation`).
+    InvitationReceived { invitation: crate::pipeline::invitations::Invitation },
+    /// `by` declined our invitation to `room` (relayed by the room).
+    InvitationDeclined { room: String, by: String, reason: Option<String> },
+    /// A room moderator removed a message (XEP-0425): it stays in history with an empty body and
+    /// `retracted` set.
+    MessageRetracted {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        id: MessageId,
+        conversation: String,
+        reason: Option<String>,
+    },
 }
 
 /// What one batch changed in one room's occupant list.

@@ -82,6 +82,13 @@ pub struct Message {
     pub stanza_id: Option<String>,
     pub state: DeliveryState,
     pub read: bool,
+    /// Room messages: this message mentions us (an XEP-0372 reference to our occupant or
+    /// account, or our nick as a word). Always false in 1:1 conversations and for our own.
+    #[serde(default)]
+    pub mentions_me: bool,
+    /// A room moderator removed it (XEP-0425): `body` is empty, show a tombstone instead.
+    #[serde(default)]
+    pub retracted: bool,
 }
 
 /// A message about to be stored (no local id yet).
@@ -105,6 +112,9 @@ pub struct NewMessage {
     /// Room messages: the sender's XEP-0421 occupant id as the room's presence gave it to the
     /// sender's nick (never as the message claims); `None` when the nick was not in the room.
     pub occupant_id: Option<String>,
+    /// See `Message::mentions_me`.
+    #[serde(default)]
+    pub mentions_me: bool,
 }
 
 /// XEP-0085 chat states: what the other side is doing in a conversation.

@@ -252,6 +252,16 @@ fn malformed(detail: String) -> Rejection {
 /// our account announces publish-options (XEP-0223 §2: without it, the options could be ignored
 /// and the node left open).
 pub fn publish(bookmark: &Bookmark, account_features: &[&str]) -> Result<IqRequest, BookmarkError> {
+    publish_with(bookmark, account_features, false)
+}
+
+/// `publish` with only the options privacy needs (whitelist access, persistent items), for a
+/// server that refuses the others (ejabberd 23.01 does not know `pubsub#max_items`).
+pub fn publish_private_only(bookmark: &Bookmark, account_features: &[&str]) -> Result<IqRequest, BookmarkError> {
+    publish_with(bookmark, account_features, true)
+}
+
+fn publish_with(bookmark: &Bookmark, account_features: &[&str], private_only: bool) -> Result<IqRequest, BookmarkError> {
     if !account_features.contains(&PUBLISH_OPTIONS) {
         return Err(BookmarkError::PrivacyNotSupported);
     }
@@ -269,23 +279,19 @@ pub fn publish(bookmark: &Bookmark, account_features: &[&str]) -> Result<IqReque
     };
     let item = Item { id: Some(ItemId(room.to_string())), publisher: None, payload: Some(conference.into()) };
     let publish = Publish { node: NodeName(NODE.into()), items: vec![item] };
-    let payload = PubSub::Publish { publish, publish_options: Some(PublishOptions { form: Some(private_node_options()) }) };
+    let payload = PubSub::Publish { publish, publish_options: Some(PublishOptions { form: Some(private_node_options(private_only)) }) };
     Ok(IqRequest::set(None, payload.into()))
 }
 
 /// XEP-0402 §3: only we may read the node, every item is kept.
-fn private_node_options() -> DataForm {
+fn private_node_options(private_only: bool) -> DataForm {
     let option = |var: &str, value: &str| Field::new(var, FieldType::TextSingle).with_value(value);
-    DataForm::new(
-        DataFormType::Submit,
-        PUBLISH_OPTIONS,
-        vec![
-            option("pubsub#persist_items", "true"),
-            option("pubsub#max_items", "max"),
-            option("pubsub#send_last_published_item", "never"),
-            option("pubsub#access_model", "whitelist"),
-        ],
-    )
+    let mut options = vec![option("pubsub#persist_items", "true"), option("pubsub#access_model", "whitelist")];
+    if !private_only {
+        options.push(option("pubsub#max_items", "max"));
+        options.push(option("pubsub#send_last_published_item", "never"));
+    }
+    DataForm::new(DataFormType::Submit, PUBLISH_OPTIONS, options)
 }
 
 /// Removes the bookmark of `room`.

@@ -186,6 +186,16 @@ fn a_bookmark_is_published_privately_with_every_option() {
 }
 
 #[test]
+fn the_fallback_publish_keeps_the_privacy_options_and_drops_the_others() {
+    let PubSub::Publish { publish_options, .. } = PubSub::try_from(publish_private_only(&the_play(), FEATURES).unwrap().payload).unwrap() else { panic!() };
+    let form = publish_options.expect("never published without options").form.unwrap();
+    let vars: Vec<&str> = form.fields.iter().filter_map(|f| f.var.as_deref()).collect();
+    assert!(vars.contains(&"pubsub#access_model") && vars.contains(&"pubsub#persist_items"), "{vars:?}");
+    assert!(!vars.contains(&"pubsub#max_items"), "{vars:?}");
+    assert_eq!(publish_private_only(&the_play(), &[]), Err(BookmarkError::PrivacyNotSupported));
+}
+
+#[test]
 fn nothing_is_published_where_publish_options_are_not_announced() {
     // Converse CVE-2018-6591: without publish-options, a server may leave the node open.
     assert_eq!(publish(&the_play(), &["urn:xmpp:bookmarks:1#compat"]), Err(BookmarkError::PrivacyNotSupported));

@@ -35,7 +35,8 @@ pub enum InvitationKind {
 pub struct Invitation {
     /// The room's bare JID.
     pub room: String,
-    /// Who invites us (bare JID).
+    /// Who invites us: their bare JID, or their occupant JID (`room@service/nick`) when the room
+    /// does not reveal real JIDs (Prosody).
     pub from: String,
     pub reason: Option<String>,
     pub password: Option<String>,
@@ -86,14 +87,16 @@ fn mediated_invitation(message: &XmppMessage, x: &Element) -> Result<Invitation,
     let user = MucUser::try_from(x.clone()).map_err(|e| malformed(e.to_string()))?;
     let invite = user.invite.ok_or_else(|| malformed("no invite".into()))?;
     let inviter = invite.from.ok_or_else(|| malformed("mediated invitation without an inviter".into()))?;
-    if inviter.to_bare() == room {
+    // The room names the inviter by real JID, or (Prosody 0.12) by occupant JID: room/nick.
+    let occupant = inviter.to_bare() == room && inviter.resource().is_some();
+    if inviter.to_bare() == room && !occupant {
         return Err(Rejection::ForgedInvitation { from: inviter.to_string(), room: room.to_string() });
     }
     // MucUser has no field for the password (XEP-0045 Example 58): read it from the element.
     let password_text = x.get_child("password", ns::MUC_USER).map(|p| p.text());
     Ok(Invitation {
         room: room.to_string(),
-        from: inviter.to_bare().to_string(),
+        from: if occupant { inviter.to_string() } else { inviter.to_bare().to_string() },
         reason: reason(invite.reason.as_deref()),
         password: password(password_text.as_deref()),
         kind: InvitationKind::Mediated,
@@ -133,14 +136,19 @@ pub fn direct(invitee: &BareJid, room: &BareJid, reason: Option<&str>, password:
 pub fn mediated(room: &BareJid, invitee: &BareJid, reason: Option<&str>) -> XmppMessage {
     let invite = Invite { from: None, to: Some(Jid::from(invitee.clone())), reason: reason.filter(|r| !r.is_empty()).map(str::to_owned) };
     let user = MucUser { invite: Some(invite), ..MucUser::new() };
-    with_id(XmppMessage::new(Some(Jid::from(room.clone()))), user.into())
+    with_id(normal(room), user.into())
 }
 
 /// XEP-0045 §7.8.2: we decline a mediated invitation; the room tells `inviter`.
-pub fn decline(room: &BareJid, inviter: &BareJid, reason: Option<&str>) -> XmppMessage {
-    let decline = Decline { from: None, to: Some(Jid::from(inviter.clone())), reason: reason.filter(|r| !r.is_empty()).map(str::to_owned) };
+pub fn decline(room: &BareJid, inviter: &Jid, reason: Option<&str>) -> XmppMessage {
+    let decline = Decline { from: None, to: Some(inviter.clone()), reason: reason.filter(|r| !r.is_empty()).map(str::to_owned) };
     let user = MucUser { decline: Some(decline), ..MucUser::new() };
-    with_id(XmppMessage::new(Some(Jid::from(room.clone()))), user.into())
+    with_id(normal(room), user.into())
+}
+
+/// A room handles invitations and declines only in `normal` messages (Prosody ignores others).
+fn normal(room: &BareJid) -> XmppMessage {
+    XmppMessage::new_with_type(MessageType::Normal, Some(Jid::from(room.clone())))
 }
 
 fn with_id(mut message: XmppMessage, payload: Element) -> XmppMessage {
@@ -198,6 +206,14 @@ mod tests {
         assert_eq!((invitation.room.as_str(), invitation.from.as_str()), (room, "crone1@shakespeare.lit"));
         assert_eq!(invitation.password.as_deref(), Some("cauldronburn"));
         assert!(invitation.reason.unwrap().starts_with("Hey Hecate"));
+    }
+
+    #[test]
+    fn a_mediated_invitation_may_name_the_inviter_by_occupant_jid() {
+        // Prosody 0.12 names the inviter by their occupant JID (their real JID may be hidden).
+        let room = "coven@chat.shakespeare.lit";
+        let read = invitation(&mediated_from(room, &format!("{room}/crone1"), room)).unwrap().unwrap();
+        assert_eq!((read.room.as_str(), read.from.as_str(), read.kind), (room, "coven@chat.shakespeare.lit/crone1", InvitationKind::Mediated));
     }
 
     #[test]
@@ -265,13 +281,15 @@ mod tests {
 
         let mediated = mediated(&room, &hecate, Some("come"));
         assert_eq!(mediated.to.as_ref().unwrap().to_string(), room.as_str());
+        assert_eq!(mediated.type_, MessageType::Normal, "rooms relay invitations only from normal messages");
         let user = MucUser::try_from(mediated.payloads[0].clone()).unwrap();
         let invite = user.invite.unwrap();
         assert_eq!((invite.to.unwrap().to_string(), invite.reason.as_deref()), ("hecate@shakespeare.lit".to_owned(), Some("come")));
 
-        let decline = decline(&room, &BareJid::new("crone1@shakespeare.lit").unwrap(), Some("busy"));
+        let decline = decline(&room, &"crone1@shakespeare.lit".parse().unwrap(), Some("busy"));
         let user = MucUser::try_from(decline.payloads[0].clone()).unwrap();
         assert_eq!(user.decline.unwrap().to.unwrap().to_string(), "crone1@shakespeare.lit");
         assert!(decline.id.is_some());
+        assert_eq!(decline.type_, MessageType::Normal);
     }
 }

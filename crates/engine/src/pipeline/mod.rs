@@ -141,6 +141,7 @@ pub fn accept_chat_message(message: &XmppMessage, ctx: &Context) -> Result<Accep
             remote_id: remote_id(message),
             markable: receipts::is_markable(message),
             occupant_id: None,
+            mentions_me: false,
         },
         stanza_attr_id: remote_id(message),
     })
@@ -174,6 +175,7 @@ pub fn accept_forwarded(message: &XmppMessage, own: &BareJid, vouched: Option<Mi
             remote_id: remote_id(message),
             markable: !ours && receipts::is_markable(message),
             occupant_id: None,
+            mentions_me: false,
         },
         stanza_attr_id: remote_id(message),
     })

@@ -317,6 +317,7 @@ pub fn accept_room_message(
             remote_id: remote_id(message),
             markable: false,
             occupant_id: sender_occupant,
+            mentions_me: false,
         },
         stanza_attr_id: remote_id(message),
     })

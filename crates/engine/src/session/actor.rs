@@ -357,6 +357,7 @@ impl Actor {
             remote_id: None,
             markable: false,
             occupant_id: None,
+            mentions_me: false,
         };
         // Stored before it goes on the wire: from here on the outbox owns it.
         let stored = self.store_messages(vec![new]).await?;
@@ -486,6 +487,7 @@ impl Actor {
             let (own, status) = session.own_presence();
             let _ = session.set_presence(own, status.as_deref()).await;
             let _ = session.command(super::Command::RejoinRooms).await;
+            tokio::spawn({ let session = session.clone(); async move { session.fetch_bookmarks().await } });
             if let Some(state) = online {
                 session.shared.snapshot.lock().unwrap().connection = Some(state.clone());
                 let _ = session.shared.events.send(Event::ConnectionChanged { state });

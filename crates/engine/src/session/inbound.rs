@@ -39,7 +39,7 @@ impl Actor {
             }
             return self.on_room_message(&message, now, received, batch);
         }
-        if self.on_private_message(&message, now, received) {
+        if self.on_bookmark_event(&message) || self.on_invitation(&message, batch) || self.on_private_message(&message, now, received) {
             return;
         }
         if let Some(copy) = carbons::unwrap(&message, &own) {
@@ -131,7 +131,7 @@ impl Actor {
             }
             match self.accept_room_archived(&room, &archived, now) {
                 Ok(message) => self.archive_queries.entry(archived.query_id).or_default().push(message),
-                Err(Rejection::Empty) => {}
+                Err(Rejection::Empty) => self.on_archived_tombstone(&room, &archived, batch),
                 Err(rejection) => tracing::warn!(%rejection, "archived room message rejected"),
             }
             return;

@@ -2,7 +2,9 @@
 //! the actor task that owns the XMPP stream.
 
 mod actor;
+mod bookmarks;
 mod inbound;
+mod invitations;
 mod iq;
 mod muc_service;
 mod outbox;
@@ -11,6 +13,7 @@ mod reconnect;
 mod room_actor;
 mod room_admin;
 mod room_private;
+mod room_social;
 mod room_sync;
 mod rooms;
 mod roster;
@@ -91,6 +94,7 @@ struct Shared {
     send_read_markers: std::sync::atomic::AtomicBool,
     /// See `SessionOptions::rejoin_only`.
     rejoin_only: Option<Vec<String>>,
+    bookmarks: bookmarks::BookmarkState,
 }
 
 /// One page of the server's archive (XEP-0313), verified and ready to store.
@@ -186,7 +190,9 @@ impl Session {
         };
         let retry_now = Arc::new(tokio::sync::Notify::new());
         let session_worked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bookmarks = bookmarks::BookmarkState::load(&store);
         let shared = Arc::new(Shared {
+            bookmarks,
             account: jid,
             store,
             commands: commands_tx,

@@ -113,6 +113,7 @@ impl Actor {
             tracing::error!(id = message.id, "stored message cannot be sent");
             return;
         };
+        let stanza = if groupchat { self.add_mentions(stanza, message) } else { stanza };
         let Some(token) = self.send(stanza.into()).await else { return };
         self.transmissions += 1;
         let transmission = self.transmissions;
@@ -242,6 +243,8 @@ mod tests {
             stanza_id: None,
             state: DeliveryState::Pending,
             read: true,
+            mentions_me: false,
+            retracted: false,
         }
     }
 

@@ -54,6 +54,8 @@ pub fn features() -> BTreeSet<String> {
         "urn:xmpp:ping",
         "urn:xmpp:sid:0",
         "urn:xmpp:delay",
+        // Our account's bookmark changes (XEP-0402) are pushed to us.
+        "urn:xmpp:bookmarks:1+notify",
     ]
     .into_iter()
     .map(String::from)

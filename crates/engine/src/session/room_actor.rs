@@ -251,6 +251,7 @@ impl Actor {
             remote_id: None,
             markable: false,
             occupant_id: view.occupant_id.clone(),
+            mentions_me: false,
         };
         let stored = self.store_messages(vec![new]).await?;
         let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
@@ -422,13 +423,17 @@ impl Actor {
             }
             return self.update_room(&key, batch, |view| view.room.subject = subject);
         }
+        if self.on_moderation_notice(message, &room, batch) {
+            return;
+        }
         let ctx = RoomContext { room: &room, own_nick: &view.nick, own_occupant_id: view.occupant_id.as_deref() };
         let sender_occupant = from.resource().and_then(|nick| self.occupant_id_of(&key, nick.as_str()));
         if sender_occupant.is_none() {
             tracing::debug!(from = %from, "room message from a nick not in the room: stored, not attributed");
         }
         match muc::accept_room_message(message, &ctx, sender_occupant.flatten(), None, now, None) {
-            Ok(accepted) => {
+            Ok(mut accepted) => {
+                self.mark_mention(&mut accepted.message, message, &view.nick);
                 if accepted.message.direction == Direction::Outgoing {
                     self.reflected(&accepted.message, batch);
                 }
@@ -562,6 +567,8 @@ impl Actor {
         let ctx = RoomContext { room, own_nick: &view.nick, own_occupant_id: view.occupant_id.as_deref() };
         let vouched = archived.stamp.as_ref().map(|s| pipeline::clamp_timestamp(s.0.timestamp_millis(), now));
         // Who was in the room back then is not known: history is never attributed.
-        muc::accept_room_message(&archived.message, &ctx, None, vouched, now, Some(archived.archive_id.clone())).map(|a| a.message)
+        let mut accepted = muc::accept_room_message(&archived.message, &ctx, None, vouched, now, Some(archived.archive_id.clone()))?;
+        self.mark_mention(&mut accepted.message, &archived.message, &view.nick);
+        Ok(accepted.message)
     }
 }

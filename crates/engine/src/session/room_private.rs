@@ -110,6 +110,7 @@ impl Actor {
             remote_id: None,
             markable: false,
             occupant_id: None,
+            mentions_me: false,
         };
         let stored = self.store_messages(vec![new]).await?;
         let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {

@@ -131,7 +131,7 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         None => None,
     };
     let unread: i64 = row.get(1)?;
-    let kind: String = row.get(13)?;
+    let kind: String = row.get(15)?;
     Ok(Conversation {
         jid: row.get(0)?,
         kind: crate::types::ConversationKind::parse(&kind),

@@ -17,7 +17,7 @@ pub const MAX_PAGE: u32 = 500;
 
 /// The columns [`message_from_row`] expects, for a query that names `messages` as `m`.
 pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.conversation, m.direction, m.sender, m.body, \
-     m.timestamp, m.origin_id, m.stanza_id, m.state, m.read";
+     m.timestamp, m.origin_id, m.stanza_id, m.state, m.read, m.mentions_me, m.retracted";
 
 impl Store {
     /// Stores a batch in one transaction, skipping messages already stored.
@@ -175,8 +175,8 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: 
     let changed = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO messages (conversation, direction, sender, sender_bare, body, \
-             timestamp, origin_id, stanza_id, state, read, conversation_key, remote_id, markable, occupant_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             timestamp, origin_id, stanza_id, state, read, conversation_key, remote_id, markable, occupant_id, mentions_me) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
             new.conversation,
@@ -193,6 +193,7 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: 
             remote_id,
             new.markable,
             new.occupant_id,
+            new.mentions_me,
         ])?;
     if changed == 1 {
         newest.record(new.direction, timestamp);
@@ -209,6 +210,8 @@ fn insert_one(tx: &Transaction<'_>, new: &NewMessage, arrival: Arrival, newest: 
             stanza_id: stanza_id.map(str::to_owned),
             state: new.state,
             read,
+            mentions_me: new.mentions_me,
+            retracted: false,
         }));
     }
     let conversation = new.conversation.as_str();
@@ -342,6 +345,8 @@ pub(super) fn message_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<
         stanza_id: row.get(first + 7)?,
         state: DeliveryState::parse(&state),
         read: row.get(first + 9)?,
+        mentions_me: row.get(first + 10)?,
+        retracted: row.get(first + 11)?,
     })
 }
 

@@ -121,6 +121,13 @@ const MIGRATIONS: &[&str] = &[
         mam_start_reached INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
+    // 4: room messages that mention us (XEP-0372 reference or our nick as a word), computed
+    // once on arrival so history and the conversation list show it without re-parsing; and
+    // room messages a moderator removed (XEP-0425): their body is emptied, this flag says why.
+    r#"
+    ALTER TABLE messages ADD COLUMN mentions_me INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN retracted INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this code writes.

@@ -20,6 +20,7 @@ mod roster;
 mod rooms;
 mod search;
 mod settings;
+mod retractions;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -273,6 +274,7 @@ pub(crate) mod test_util {
             remote_id: None,
             markable: false,
             occupant_id: None,
+            mentions_me: false,
         }
     }
 

@@ -66,8 +66,8 @@ impl Store {
             close = u32::from(CLOSE_MARK),
         ))?;
         let rows = stmt.query_map(params![fts_query, conversation, limit], |row| {
-            let text: String = row.get(10)?;
-            let is_snippet: bool = row.get(11)?;
+            let text: String = row.get(12)?;
+            let is_snippet: bool = row.get(13)?;
             Ok(SearchHit {
                 message: message_from_row(row, 0)?,
                 snippet: snippet_parts(&if is_snippet { text } else { cut_highlighted(&text) }),
