@@ -12,6 +12,12 @@ export class RoomStore {
   /** Whether the join dialog is open (and what it starts with). */
   joinDialog = $state<{ room?: string } | null>(null);
 
+  /** The room the last successful `join` joined (its address as the engine writes it). */
+  lastJoined: string | null = null;
+  /** Rooms we left, or failed to join from the dialog (which said why): their late `left`
+   * states must not bring them back to the list. */
+  private dismissed = new Set<string>();
+
   constructor(private readonly backend: Backend) {}
 
   isRoom(jid: string): boolean {
@@ -27,6 +33,8 @@ export class RoomStore {
   }
 
   clear() {
+    this.dismissed.clear();
+    this.lastJoined = null;
     this.rooms = {};
     this.occupants = {};
     this.joinDialog = null;
@@ -47,6 +55,10 @@ export class RoomStore {
   }
 
   private setRoom(room: Room) {
+    if (room.state.state === 'left' && (this.dismissed.has(room.jid) || !this.rooms[room.jid])) {
+      this.forget(room.jid);
+      return;
+    }
     this.rooms = { ...this.rooms, [room.jid]: room };
     // Out of the room, nobody is known to be in it.
     if (room.state.state === 'left' && this.occupants[room.jid]) {
@@ -81,18 +93,32 @@ export class RoomStore {
 
   /** Joins a room; on success it is in `rooms` (joined) with its occupants. */
   join(room: string, nick: string, password: string | null): Promise<UiError | null> {
+    const key = room.trim().toLowerCase();
+    this.dismissed.delete(key);
     return this.attempt(async () => {
-      const joined = await this.backend.joinRoom(room.trim(), nick.trim(), password || null);
+      const joined = await this.backend.joinRoom(room.trim(), nick.trim(), password || null).catch((e: unknown) => {
+        this.dismissFailedJoin(key);
+        throw e;
+      });
+      this.dismissed.delete(joined.jid);
+      this.lastJoined = joined.jid;
       this.setRoom(joined);
       const occupants = await this.backend.occupants(joined.jid);
       this.occupants = { ...this.occupants, [joined.jid]: { ...byNick(occupants), ...(this.occupants[joined.jid] ?? {}) } };
     });
   }
 
+  /** The dialog says why the join failed: the room is not listed (unless we are in it). */
+  private dismissFailedJoin(key: string) {
+    this.dismissed.add(key);
+    if (this.rooms[key]?.state.state !== 'joined') this.forget(key);
+  }
+
   /** Leaves for good: the room goes from the list (its history stays). */
   leave(room: string): Promise<UiError | null> {
     return this.attempt(async () => {
       await this.backend.leaveRoom(room);
+      this.dismissed.add(room);
       this.forget(room);
     });
   }

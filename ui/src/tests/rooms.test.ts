@@ -136,3 +136,27 @@ describe('room store', () => {
     expect(store.rooms.rooms).toEqual({});
   });
 });
+
+describe('rooms that end for us', () => {
+  it('a late "left" state of a room we left or failed to join does not bring it back', async () => {
+    const { store, backend } = await signedIn({ rooms: [{ jid: ROOM, name: 'Tea', password: 'pw' }] });
+    // Failed join: the engine reports the room as left (join_failed) after the command's answer.
+    expect((await store.rooms.join(ROOM, 'alice', null))?.code).toBe('room_password_wrong');
+    backend.emit({ type: 'room_changed', room: room({ state: { state: 'left', reason: 'join_failed', error: { code: 'room_password_wrong', room: ROOM, message: 'x' } } }) });
+    store.flushEvents();
+    expect(store.rooms.rooms[ROOM]).toBeUndefined();
+
+    expect(await store.rooms.join(ROOM, 'alice', 'pw')).toBeNull();
+    expect(store.rooms.lastJoined).toBe(ROOM);
+    expect(await store.rooms.leave(ROOM)).toBeNull();
+    backend.emit({ type: 'room_changed', room: room({ state: { state: 'left', reason: 'left' } }) });
+    store.flushEvents();
+    expect(store.roomRows).toEqual([]);
+
+    // A room we are in that gets destroyed stays listed, saying so.
+    expect(await store.rooms.join(ROOM, 'alice', 'pw')).toBeNull();
+    backend.emit({ type: 'room_changed', room: room({ state: { state: 'left', reason: 'destroyed', text: null } }) });
+    store.flushEvents();
+    expect(roomStateText(store.rooms.rooms[ROOM])).toBe('Room destroyed.');
+  });
+});
