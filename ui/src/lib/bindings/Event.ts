@@ -5,10 +5,12 @@ import type { ContactPresence } from "./ContactPresence";
 import type { Conversation } from "./Conversation";
 import type { DeliveryState } from "./DeliveryState";
 import type { Message } from "./Message";
+import type { Occupant } from "./Occupant";
+import type { Room } from "./Room";
 import type { RosterItem } from "./RosterItem";
 import type { ShownError } from "./ShownError";
 
 /**
  * What happened in a session, for a UI or a script.
  */
-export type Event = { "type": "connection_changed", state: ConnectionState, } | { "type": "roster_loaded", items: Array<RosterItem>, } | { "type": "roster_updated", changed: Array<RosterItem>, removed: Array<string>, } | { "type": "presence_changed", contacts: Array<ContactPresence>, } | { "type": "messages_received", messages: Array<Message>, catch_up: boolean, } | { "type": "message_sent", message: Message, } | { "type": "message_updated", id: number, conversation: string, state: DeliveryState, } | { "type": "message_deleted", id: number, conversation: string, } | { "type": "chat_state_changed", conversation: string, state: ChatState, } | { "type": "sync_started" } | { "type": "sync_finished", received: number, } | { "type": "conversations_changed", conversations: Array<Conversation>, } | { "type": "subscription_request", from: string, } | { "type": "subscription_changed", jid: string, change: string, } | { "type": "error", error: ShownError, };
+export type Event = { "type": "connection_changed", state: ConnectionState, } | { "type": "roster_loaded", items: Array<RosterItem>, } | { "type": "roster_updated", changed: Array<RosterItem>, removed: Array<string>, } | { "type": "presence_changed", contacts: Array<ContactPresence>, } | { "type": "messages_received", messages: Array<Message>, catch_up: boolean, } | { "type": "message_sent", message: Message, } | { "type": "message_updated", id: number, conversation: string, state: DeliveryState, } | { "type": "message_deleted", id: number, conversation: string, } | { "type": "chat_state_changed", conversation: string, state: ChatState, } | { "type": "sync_started" } | { "type": "sync_finished", received: number, } | { "type": "conversations_changed", conversations: Array<Conversation>, } | { "type": "subscription_request", from: string, } | { "type": "subscription_changed", jid: string, change: string, } | { "type": "error", error: ShownError, } | { "type": "room_changed", room: Room, } | { "type": "occupants_changed", room: string, changed: Array<Occupant>, left: Array<string>, };
