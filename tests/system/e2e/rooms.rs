@@ -2,10 +2,12 @@
 //! Bob's room with "Browse" in the Join room dialog, is told inline that the nickname "bob" is
 //! taken, joins with her own; Bob is in the occupant list (a moderator, the room's owner); a
 //! message each way (Bob's shows his nick; ours is sent and reaches Bob's engine); leaving
-//! (confirmed) reaches Bob as Alice leaving. Screenshots in both themes.
+//! (confirmed) reaches Bob as Alice leaving. Screenshots in both themes. And as a room's owner:
+//! the subject changed, Bob kicked from his row's menu (with a reason), the room destroyed —
+//! each confirmed, each seen by Bob's engine or in the pane.
 
 use rapport_engine::events::Event;
-use rapport_engine::types::{Affiliation, RoomState};
+use rapport_engine::types::{Affiliation, LeaveReason, RoomState};
 use rapport_system_tests::desktop::{built_app, copy_app, labelled, poll, Driver, Env, UI_WAIT};
 use rapport_system_tests::keyring::assert_secret_service;
 use rapport_system_tests::server::XmppServer;
@@ -139,4 +141,91 @@ async fn joins_a_room_sees_the_occupants_and_chats_in_it() {
     tokio::task::block_in_place(|| env.quit(d));
     b.session.disconnect().await;
     eprintln!("e2e rooms: passed in {:.1?}", started.elapsed());
+}
+
+/// An alert dialog whose heading starts with `title`.
+fn confirmation(title: &str) -> String {
+    format!("//*[@role='alertdialog' and @aria-labelledby=//h2[starts-with(normalize-space(), '{title}')]/@id]")
+}
+
+/// Fills the open confirmation's text field (if `text`) and presses its `button`.
+fn confirm(d: &Driver, title: &str, text: Option<&str>, button: &str) {
+    let dialog = confirmation(title);
+    d.wait(&format!("'{title}' confirmation"), &dialog);
+    if let Some(text) = text {
+        d.fill(&d.wait("the confirmation's field", &format!("{dialog}//input")), text);
+    }
+    d.click(&d.wait(&format!("'{button}' button"), &format!("{dialog}//button[normalize-space()='{button}']")));
+    poll(&format!("'{title}' confirmation closed"), UI_WAIT, || d.find_all(&dialog).is_empty().then_some(()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_owner_sets_the_subject_kicks_and_destroys_from_the_app() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _serial = serial();
+    assert_secret_service();
+
+    let server = XmppServer::start_prosody();
+    let alice = server.create_user("alice");
+    let bob = server.create_user("bob");
+    let mut b = sign_in(&server, &bob).await;
+    let room = format!("den{}@{}", std::process::id(), server.muc_domain());
+    let alice_nick = alice.jid.split('@').next().unwrap().to_owned();
+
+    let (_app_dir, app) = tokio::task::block_in_place(|| copy_app(&built_app()));
+    let env = tokio::task::block_in_place(|| Env::start(&app));
+    // Alice creates the room by joining it (with the nickname offered: her local part).
+    let d = tokio::task::block_in_place(|| {
+        let d = env.launch();
+        sign_in_form(&d, &server, &alice, &alice.password, false);
+        d.click(&d.wait("Join room button", "//button[normalize-space()='Join room…']"));
+        d.fill(&d.wait("Room address field", &labelled("Room address")), &room);
+        let nick = d.wait("Nickname field", &labelled("Nickname"));
+        assert_eq!(d.prop(&nick, "value"), serde_json::json!(alice_nick), "the nickname offered is not the account's local part");
+        d.click(&d.wait("Join button", &join_button("Join")));
+        d.wait("the room's pane", ROOM_PANE);
+        d.wait("ourselves among the moderators", &format!("{OCCUPANTS}/li[@aria-label='{alice_nick}'][contains(., 'Owner')]"));
+        d
+    });
+    b.session.join_room(&room, "bob", None).await.unwrap();
+
+    tokio::task::block_in_place(|| {
+        // The subject, as a moderator.
+        d.click(&d.wait("Change subject button", "//button[normalize-space()='Change subject…']"));
+        confirm(&d, "Change subject", Some("Tea at five"), "Set subject");
+        d.wait("the subject in the header", &format!("{ROOM_PANE}//header[contains(., 'Tea at five')]"));
+        // Kick Bob from his row's menu, with a reason.
+        d.click(&d.wait("Bob's actions button", &format!("{OCCUPANTS}/li[@aria-label='bob']//button[@aria-label='Actions for bob']")));
+        d.click(&d.wait("Kick menu item", &format!("{OCCUPANTS}//*[@role='menu']//*[@role='menuitem' and normalize-space()='Kick…']")));
+        confirm(&d, "Kick bob", Some("enough tea"), "Kick");
+        poll("Bob gone from the occupant list", UI_WAIT, || d.find_all(&format!("{OCCUPANTS}/li[@aria-label='bob']")).is_empty().then_some(()));
+    });
+    let subject = expect_event(&mut b.events, "the subject at Bob", |e| match e {
+        Event::RoomChanged { room: r } if r.jid == room && r.subject.is_some() => r.subject.clone(),
+        _ => None,
+    })
+    .await;
+    assert_eq!(subject, "Tea at five");
+    let kicked = expect_event(&mut b.events, "Bob kicked", |e| match e {
+        Event::RoomChanged { room: r } if r.jid == room => match &r.state {
+            RoomState::Left(LeaveReason::Kicked { text, .. }) => Some(text.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(kicked.as_deref(), Some("enough tea"));
+
+    // Destroy the room (owner): the pane says so and offers to join again.
+    tokio::task::block_in_place(|| {
+        d.click(&d.wait("Destroy room button", "//button[normalize-space()='Destroy room…']"));
+        confirm(&d, "Destroy", Some("closing time"), "Destroy room");
+        d.wait("the room's state says destroyed", &format!("{ROOM_PANE}//*[@role='status'][starts-with(normalize-space(), 'Room destroyed')]"));
+        d.wait("Join again offered", &format!("{ROOM_PANE}//button[normalize-space()='Join again…']"));
+        d.screenshot("43-room-destroyed-light");
+        env.quit(d);
+    });
+    b.session.disconnect().await;
 }

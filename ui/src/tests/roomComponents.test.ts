@@ -114,6 +114,7 @@ describe('room pane', () => {
     const pane = screen.getByRole('main', { name: 'Room Tea room' });
     expect(within(pane).getByText('Oolong <b>only</b>')).toBeInTheDocument();
     expect(pane.querySelector('b')).toBeNull();
+    expect(within(pane).getByText('Oolong <b>only</b>').parentElement?.textContent?.trim()).toBe(`${TEA} — Oolong <b>only</b>`);
     backend.roomsMock.receive(TEA, 'bob', 'hello <i>all</i>');
     await flush();
     const log = within(pane).getByRole('log', { name: 'Messages in Tea room' });
@@ -206,5 +207,6 @@ describe('room pane', () => {
     const pane = screen.getByRole('main', { name: 'Room Tea room' });
     expect(within(pane).getByText('You were kicked by bob: too loud')).toHaveAttribute('role', 'status');
     expect(within(pane).getByRole('button', { name: 'Join again…' })).toBeInTheDocument();
+    expect(within(pane).queryByRole('textbox', { name: 'Message' })).not.toBeInTheDocument();
   });
 });
