@@ -198,6 +198,33 @@ describe('room pane', () => {
     expect(within(screen.getByRole('list', { name: 'Rooms' })).queryByRole('listitem', { name: 'Tea room' })).not.toBeInTheDocument();
   });
 
+  it('changes the nickname (a taken one is refused in the dialog) and hides the occupant panel', async () => {
+    const user = userEvent.setup();
+    const { store } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const toggle = screen.getByRole('button', { name: 'Occupants (3)' });
+    expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    await user.click(screen.getByRole('button', { name: 'Change nickname…' }));
+    const dialog = screen.getByRole('alertdialog', { name: 'Change nickname' });
+    const field = within(dialog).getByRole('textbox', { name: 'Nickname' });
+    expect(field).toHaveFocus();
+    await user.clear(field);
+    await user.type(field, 'bob{Enter}');
+    await flush();
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('The nickname bob is already taken');
+    await user.clear(field);
+    await user.type(field, 'ally{Enter}');
+    await flush();
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    expect(store.rooms.rooms[TEA].nick).toBe('ally');
+    expect(within(screen.getByRole('list', { name: 'Occupants' })).getByRole('listitem', { name: 'ally' })).toHaveTextContent('ally (you)');
+    await user.click(toggle);
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    expect(screen.queryByRole('list', { name: 'Occupants' })).not.toBeInTheDocument();
+  });
+
   it('shows that we were kicked, by whom and why', async () => {
     const { store, backend } = await app();
     await store.rooms.join(TEA, 'alice', null);
