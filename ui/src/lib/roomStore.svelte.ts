@@ -17,6 +17,8 @@ export class RoomStore {
   /** Rooms we left, or failed to join from the dialog (which said why): their late `left`
    * states must not bring them back to the list. */
   private dismissed = new Set<string>();
+  /** Room events applied so far (a reload keeps what arrived while it waited). */
+  private applied = 0;
 
   constructor(private readonly backend: Backend) {}
 
@@ -26,10 +28,15 @@ export class RoomStore {
 
   /** Reads the rooms and their occupants (after sign-in, or when events were missed). */
   async load() {
+    const before = this.applied;
     const rooms = await this.backend.rooms();
     const lists = await Promise.all(rooms.map((room) => this.backend.occupants(room.jid)));
-    this.rooms = Object.fromEntries(rooms.map((room) => [room.jid, room]));
-    this.occupants = Object.fromEntries(rooms.map((room, i) => [room.jid, byNick(lists[i])]));
+    const fresh = Object.fromEntries(rooms.map((room) => [room.jid, room]));
+    const freshOccupants = Object.fromEntries(rooms.map((room, i) => [room.jid, byNick(lists[i])]));
+    // Events applied meanwhile are newer than the answers: they win.
+    const stale = this.applied !== before;
+    this.rooms = stale ? { ...fresh, ...this.rooms } : fresh;
+    this.occupants = stale ? { ...freshOccupants, ...this.occupants } : freshOccupants;
   }
 
   clear() {
@@ -44,9 +51,11 @@ export class RoomStore {
   apply(event: EngineEvent): boolean {
     switch (event.type) {
       case 'room_changed':
+        this.applied++;
         this.setRoom(event.room);
         return true;
       case 'occupants_changed':
+        this.applied++;
         this.changeOccupants(event.room, event.changed, event.left);
         return true;
       default:

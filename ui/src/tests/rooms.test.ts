@@ -160,3 +160,19 @@ describe('rooms that end for us', () => {
     expect(roomStateText(store.rooms.rooms[ROOM])).toBe('Room destroyed.');
   });
 });
+
+describe('reloading rooms', () => {
+  it('keeps what room events said while the reload waited for its answers', async () => {
+    const { store, backend } = await signedIn({ rooms: [{ jid: ROOM, name: 'Tea', occupants: [occupant('bob')] }] });
+    await store.rooms.join(ROOM, 'alice', null);
+    const loading = store.rooms.load();
+    // Bob gets voice taken while the answers are on their way (the backend still says participant).
+    backend.emit({ type: 'occupants_changed', room: ROOM, changed: [occupant('bob', 'visitor')], left: [] });
+    store.flushEvents();
+    await loading;
+    expect(store.rooms.occupants[ROOM].bob.role).toBe('visitor');
+    // A quiet reload takes the backend's answer.
+    await store.rooms.load();
+    expect(store.rooms.occupants[ROOM].bob.role).toBe('participant');
+  });
+});
