@@ -237,3 +237,23 @@ describe('room pane', () => {
     expect(within(pane).queryByRole('textbox', { name: 'Message' })).not.toBeInTheDocument();
   });
 });
+
+describe('hostile room text', () => {
+  it('shows nicks, room names, subjects and bodies from the network as text, never as HTML', async () => {
+    const evil = '<img src=x onerror="window.__xss=1">';
+    const { store, backend } = await app({
+      rooms: [{ jid: TEA, name: `Tea ${evil}`, subject: `Topic ${evil}`, occupants: [occupant(`nick ${evil}`, 'moderator', 'owner')] }],
+    });
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    backend.roomsMock.receive(TEA, `nick ${evil}`, `body ${evil}`);
+    await flush();
+    expect(document.querySelector('img')).toBeNull();
+    expect((window as unknown as { __xss?: number }).__xss).toBeUndefined();
+    expect(screen.getByRole('main', { name: `Room Tea ${evil}` })).toBeInTheDocument();
+    expect(screen.getByText(`Topic ${evil}`)).toBeInTheDocument();
+    expect(within(screen.getByRole('list', { name: 'Occupants' })).getByRole('listitem', { name: `nick ${evil}` })).toBeInTheDocument();
+    expect(within(screen.getByRole('log')).getByText(`body ${evil}`)).toBeInTheDocument();
+    expect(within(screen.getByRole('log')).getAllByText(`nick ${evil}`).length).toBeGreaterThan(0);
+  });
+});
