@@ -52,6 +52,22 @@ describe('join room dialog', () => {
     expect(within(sidebarRooms).getByRole('listitem', { name: 'Tea room' })).toBeInTheDocument();
   });
 
+  it('browses another service with Enter in its field, and says when it cannot', async () => {
+    const user = userEvent.setup();
+    const { backend } = await app();
+    const dialog = await openJoinDialog(user);
+    const service = within(dialog).getByRole('textbox', { name: 'Room service' });
+    await user.clear(service);
+    await user.type(service, 'nowhere{Enter}');
+    await flush();
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('not a valid address');
+    expect(backend.calls.some((c) => c.command === 'joinRoom')).toBe(false);
+    await user.clear(service);
+    await user.type(service, 'muc.localhost{Enter}');
+    await flush();
+    expect(within(within(dialog).getByRole('list', { name: 'Rooms on the service' })).getAllByRole('button').length).toBe(5);
+  });
+
   it('asks for another nickname inline when it is taken, and for the password when it is wrong', async () => {
     const user = userEvent.setup();
     await app();
