@@ -143,6 +143,22 @@ describe('room pane', () => {
     expect(within(within(log).getByRole('article', { name: /^You, / })).getByRole('img', { name: 'Sent' })).toBeInTheDocument();
   });
 
+  it('counts unread room messages in the Rooms list until the room is opened', async () => {
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await flush();
+    backend.roomsMock.receive(TEA, 'bob', 'one');
+    backend.roomsMock.receive(TEA, 'carol', 'two');
+    await flush();
+    const row = within(screen.getByRole('list', { name: 'Rooms' })).getByRole('listitem', { name: 'Tea room' });
+    expect(within(row).getByLabelText('2 unread')).toBeInTheDocument();
+    expect(within(screen.getByRole('list', { name: 'Conversations' })).queryByRole('listitem', { name: 'Tea room' })).not.toBeInTheDocument();
+    await userEvent.setup().click(within(row).getByRole('button'));
+    await flush();
+    expect(within(row).queryByLabelText(/unread/)).not.toBeInTheDocument();
+    expect(backend.calls.some((c) => c.command === 'markRead' && c.args[0] === TEA)).toBe(true);
+  });
+
   it('lists occupants by role with availability and affiliation; no moderation for a participant', async () => {
     const { store } = await app();
     await store.rooms.join(TEA, 'alice', null);
