@@ -32,7 +32,7 @@ import {
 import { EventBatch, EventQueue, History, MAX_JUMP_PAGES, type Schedule, type Seen } from './messages.svelte';
 import { OwnChatStates, Typing } from './chatStates.svelte';
 import { RoomStore } from './roomStore.svelte';
-import { roomName } from './rooms';
+import { roomName, roomRows } from './rooms';
 
 export {
   addressProblem,
@@ -146,15 +146,7 @@ export class AppStore {
 
   /** The rooms we are in (or were removed from), by name, with their unread counts. */
   get roomRows(): ConversationRow[] {
-    const filter = this.filter.trim().toLowerCase();
-    return Object.values(this.rooms.rooms)
-      .map((room) => {
-        const c = this.conversations[room.jid];
-        const name = roomName(room.jid, room);
-        return { jid: room.jid, name, lastMessage: c?.last_message ?? null, unread: c?.unread ?? 0, lastActivity: c?.last_activity ?? 0 };
-      })
-      .filter((row) => !filter || row.name.toLowerCase().includes(filter) || row.jid.toLowerCase().includes(filter))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return roomRows(this.rooms.rooms, this.conversations, this.filter);
   }
 
   /** Whether `jid` is a room (one we are in, or a room's conversation). */

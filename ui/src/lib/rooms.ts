@@ -1,8 +1,9 @@
 // Group chat as the screens show it: occupants by role, what we may do in a room, the room's
 // state and join errors in words. Plain functions over the engine's DTOs (text only, never HTML).
 
-import type { Affiliation, Occupant, Role, Room } from './bindings';
+import type { Affiliation, Conversation, Occupant, Role, Room } from './bindings';
 import type { UiError } from './backend';
+import type { ConversationRow } from './contacts';
 
 /** One role's heading and its occupants, by nick. */
 export interface OccupantGroup {
@@ -184,4 +185,18 @@ export function roomName(jid: string, room?: Room | null): string {
   if (name) return name;
   const at = jid.indexOf('@');
   return at > 0 ? jid.slice(0, at) : jid;
+}
+
+/** The rooms as the sidebar lists them: by name, with their conversation's last message and
+ * unread count, matching `filter` (name or address, ignoring case). */
+export function roomRows(rooms: Record<string, Room>, conversations: Record<string, Conversation>, filter: string): ConversationRow[] {
+  const f = filter.trim().toLowerCase();
+  return Object.values(rooms)
+    .map((room) => {
+      const c = conversations[room.jid];
+      const name = roomName(room.jid, room);
+      return { jid: room.jid, name, lastMessage: c?.last_message ?? null, unread: c?.unread ?? 0, lastActivity: c?.last_activity ?? 0 };
+    })
+    .filter((row) => !f || row.name.toLowerCase().includes(f) || row.jid.toLowerCase().includes(f))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

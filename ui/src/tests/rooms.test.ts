@@ -7,6 +7,7 @@ import {
   joinProblem,
   occupantGroups,
   powersOver,
+  roomRows,
   roomStateText,
   senderNick,
 } from '../lib/rooms';
@@ -81,6 +82,19 @@ describe('room logic', () => {
     expect(powersOver(room({ role: 'moderator', affiliation: 'owner' }), occupant('anon')).ban).toBe(false);
     // Out of the room: nothing.
     expect(powersOver(room({ role: 'moderator', state: { state: 'joining' } }), bob).kick).toBe(false);
+  });
+});
+
+describe('room rows', () => {
+  it('lists rooms by name with their unread count, filtered by name or address', () => {
+    const rooms = { [ROOM]: room(), 'den@muc.localhost': room({ jid: 'den@muc.localhost', name: null }) };
+    const conversations = { [ROOM]: { jid: ROOM, kind: 'room' as const, last_message: null, unread: 3, last_activity: 5 } };
+    expect(roomRows(rooms, conversations, '').map((r) => [r.name, r.unread])).toEqual([
+      ['den', 0],
+      ['Tea', 3],
+    ]);
+    expect(roomRows(rooms, conversations, 'TEA').map((r) => r.jid)).toEqual([ROOM]);
+    expect(roomRows(rooms, conversations, 'den@').map((r) => r.name)).toEqual(['den']);
   });
 });
 
