@@ -32,6 +32,19 @@ const COMMANDS: &[&str] = &[
     "set_muted",
     "set_view",
     "open_link",
+    "rooms_on_service",
+    "join_room",
+    "leave_room",
+    "rooms",
+    "occupants",
+    "send_room_message",
+    "change_nick",
+    "set_subject",
+    "set_role",
+    "kick",
+    "set_affiliation",
+    "ban",
+    "destroy_room",
 ];
 
 fn main() {

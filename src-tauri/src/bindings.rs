@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::TS;
 
-use rapport_engine::types::{OwnPresence, SearchHit};
+use rapport_engine::types::{OwnPresence, RoomListing, SearchHit};
 use rapport_engine::Event;
 
 use crate::dto::{AppError, SignInRequest, Status};
@@ -32,6 +32,7 @@ fn generate() -> BTreeMap<String, String> {
     SignInRequest::export_all_to(&dir).unwrap();
     Status::export_all_to(&dir).unwrap();
     OwnPresence::export_all_to(&dir).unwrap();
+    RoomListing::export_all_to(&dir).unwrap();
     Settings::export_all_to(&dir).unwrap();
     let mut files = read_dir(&dir);
     fs::remove_dir_all(&dir).unwrap();

@@ -2,12 +2,15 @@
 //! page a script evaluation and the store an update, so under load the forwarder sends what
 //! arrived in one `INTERVAL` as few events: the received messages in one `MessagesReceived` (in
 //! order), each conversation's latest row once in one `ConversationsChanged`. A lone event after
-//! a quiet moment goes at once.
+//! a quiet moment goes at once. Rooms are state too: one `OccupantsChanged` per room (each
+//! nick's latest state, or its leaving) and the latest `RoomChanged` per room, so a room of
+//! thousands joining is one event per delivery.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rapport_engine::types::Conversation;
+use rapport_engine::events::OccupantDelta;
+use rapport_engine::types::{Conversation, Room};
 use rapport_engine::Event;
 
 /// Shortest time between two deliveries to the page while events keep coming.
@@ -22,6 +25,10 @@ pub struct Coalescer {
     open_messages: Option<usize>,
     /// The latest row per conversation, sent last (rows are state: the newest wins).
     conversations: BTreeMap<String, Conversation>,
+    /// What changed in each room's occupant list (latest per nick).
+    occupants: BTreeMap<String, OccupantDelta>,
+    /// The latest state of each room.
+    rooms: BTreeMap<String, Room>,
 }
 
 impl Coalescer {
@@ -42,6 +49,18 @@ impl Coalescer {
                     self.conversations.insert(row.jid.clone(), row);
                 }
             }
+            Event::OccupantsChanged { room, changed, left } => {
+                let delta = self.occupants.entry(room).or_default();
+                for nick in &left {
+                    delta.went(nick);
+                }
+                for occupant in changed {
+                    delta.came(occupant);
+                }
+            }
+            Event::RoomChanged { room } => {
+                self.rooms.insert(room.jid.clone(), room);
+            }
             // Presence is independent of the messages: later messages may still join.
             event @ Event::PresenceChanged { .. } => self.events.push(event),
             event => {
@@ -51,10 +70,19 @@ impl Coalescer {
         }
     }
 
-    /// The events to send, in order, the conversations' rows last.
+    /// The events to send, in order, then the rooms' occupants and states, the conversations'
+    /// rows last.
     pub fn take(&mut self) -> Vec<Event> {
         self.open_messages = None;
         let mut events = std::mem::take(&mut self.events);
+        for (room, delta) in std::mem::take(&mut self.occupants) {
+            events.push(Event::OccupantsChanged {
+                room,
+                changed: delta.changed.into_values().collect(),
+                left: delta.left.into_iter().collect(),
+            });
+        }
+        events.extend(std::mem::take(&mut self.rooms).into_values().map(|room| Event::RoomChanged { room }));
         let conversations = std::mem::take(&mut self.conversations);
         if !conversations.is_empty() {
             events.push(Event::ConversationsChanged {
@@ -68,7 +96,7 @@ impl Coalescer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rapport_engine::types::{DeliveryState, Direction, Message};
+    use rapport_engine::types::{Affiliation, Availability, DeliveryState, Direction, Message, Occupant, Role, RoomState};
 
     fn message(id: i64, conversation: &str) -> Message {
         Message {
@@ -166,6 +194,70 @@ mod tests {
             kinds,
             ["received [1, 2]", "presence", "updated 2", "received [3]"]
         );
+    }
+
+    fn occupant(nick: &str, role: Role) -> Occupant {
+        Occupant {
+            nick: nick.into(),
+            role,
+            affiliation: Affiliation::None,
+            availability: Availability::Available,
+            status: None,
+            real_jid: None,
+            occupant_id: None,
+        }
+    }
+
+    fn room(jid: &str, state: RoomState) -> Room {
+        Room {
+            jid: jid.into(),
+            nick: "me".into(),
+            name: None,
+            subject: None,
+            state,
+            role: Role::Participant,
+            affiliation: Affiliation::None,
+            occupant_id: None,
+        }
+    }
+
+    #[test]
+    fn a_big_room_joining_is_one_occupants_event_per_room_latest_state_wins() {
+        let mut c = Coalescer::default();
+        for i in 0..2_000 {
+            c.push(Event::OccupantsChanged { room: "big@muc.x".into(), changed: vec![occupant(&format!("n{i:04}"), Role::Participant)], left: vec![] });
+        }
+        c.push(Event::OccupantsChanged { room: "small@muc.x".into(), changed: vec![occupant("a", Role::Participant)], left: vec![] });
+        // n0001 gets voice taken, n0002 leaves, n0003 leaves and comes back as a moderator.
+        c.push(Event::OccupantsChanged { room: "big@muc.x".into(), changed: vec![occupant("n0001", Role::Visitor)], left: vec!["n0002".into(), "n0003".into()] });
+        c.push(Event::OccupantsChanged { room: "big@muc.x".into(), changed: vec![occupant("n0003", Role::Moderator)], left: vec![] });
+        c.push(Event::RoomChanged { room: room("big@muc.x", RoomState::Joining) });
+        c.push(Event::RoomChanged { room: room("big@muc.x", RoomState::Joined) });
+        let events = c.take();
+        assert_eq!(events.len(), 3, "{events:?}");
+        let Event::OccupantsChanged { room: jid, changed, left } = &events[0] else { panic!("{events:?}") };
+        assert_eq!(jid, "big@muc.x");
+        assert_eq!(changed.len(), 1_999);
+        assert_eq!(left, &["n0002".to_string()]);
+        let role = |nick: &str| changed.iter().find(|o| o.nick == nick).map(|o| o.role);
+        assert_eq!(role("n0001"), Some(Role::Visitor));
+        assert_eq!(role("n0003"), Some(Role::Moderator));
+        assert_eq!(role("n0002"), None);
+        assert!(matches!(&events[1], Event::OccupantsChanged { room, changed, .. } if room == "small@muc.x" && changed.len() == 1));
+        assert!(matches!(&events[2], Event::RoomChanged { room } if room.state == RoomState::Joined));
+        assert!(c.take().is_empty());
+    }
+
+    #[test]
+    fn room_events_do_not_split_a_burst_of_messages() {
+        let mut c = Coalescer::default();
+        c.push(Event::MessagesReceived { messages: vec![message(1, "room@muc.x")], catch_up: false });
+        c.push(Event::OccupantsChanged { room: "room@muc.x".into(), changed: vec![occupant("a", Role::Participant)], left: vec![] });
+        c.push(Event::RoomChanged { room: room("room@muc.x", RoomState::Joined) });
+        c.push(Event::MessagesReceived { messages: vec![message(2, "room@muc.x")], catch_up: false });
+        let events = c.take();
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert!(matches!(&events[0], Event::MessagesReceived { messages, .. } if messages.len() == 2));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use tauri::{AppHandle, State};
 
-use rapport_engine::types::{ChatState, ContactPresence, Conversation, Message, OwnPresence, RosterItem, SearchHit};
+use rapport_engine::types::{Affiliation, ChatState, ContactPresence, Conversation, Message, Occupant, OwnPresence, Role, Room, RoomListing, RosterItem, SearchHit};
 
 use crate::dto::{AppError, ErrorKind, SignInRequest, Status};
 use crate::notifications::ViewState;
@@ -181,6 +181,83 @@ pub fn set_muted(settings: State<'_, SettingsStore>, jid: String, muted: bool) -
 #[tauri::command(rename_all = "snake_case")]
 pub fn set_view(view: State<'_, ViewState>, open_conversation: Option<String>) {
     view.set_open_conversation(open_conversation);
+}
+
+// ---- group chat (XEP-0045) ----
+
+/// Text the user typed that is optional: blank is none.
+fn optional(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+/// The rooms a MUC service lists, with their names and (for the first few) occupant counts.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rooms_on_service(state: State<'_, AppState>, service: String) -> CommandResult<Vec<RoomListing>> {
+    engine(state.session()?.rooms_on_service(service.trim()).await)
+}
+
+/// Joins (or creates) a room; answers once the room confirmed it, or with the join error.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn join_room(state: State<'_, AppState>, room: String, nick: String, password: Option<String>) -> CommandResult<Room> {
+    let password = optional(password);
+    engine(state.session()?.join_room(room.trim(), nick.trim(), password.as_deref()).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn leave_room(state: State<'_, AppState>, room: String) -> CommandResult<()> {
+    engine(state.session()?.leave_room(&room).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn rooms(state: State<'_, AppState>) -> CommandResult<Vec<Room>> {
+    Ok(state.session()?.rooms())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn occupants(state: State<'_, AppState>, room: String) -> CommandResult<Vec<Occupant>> {
+    Ok(state.session()?.occupants(&room))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn send_room_message(state: State<'_, AppState>, room: String, body: String) -> CommandResult<Message> {
+    engine(state.session()?.send_room_message(&room, &body).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn change_nick(state: State<'_, AppState>, room: String, nick: String) -> CommandResult<Room> {
+    engine(state.session()?.change_nick(&room, nick.trim()).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_subject(state: State<'_, AppState>, room: String, subject: String) -> CommandResult<()> {
+    engine(state.session()?.set_subject(&room, &subject).await)
+}
+
+/// Sets an occupant's role (none kicks, visitor takes the voice, participant gives it).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_role(state: State<'_, AppState>, room: String, nick: String, role: Role, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.set_role(&room, &nick, role, optional(reason).as_deref()).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn kick(state: State<'_, AppState>, room: String, nick: String, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.kick(&room, &nick, optional(reason).as_deref()).await)
+}
+
+/// Sets someone's affiliation by their real JID (outcast bans).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_affiliation(state: State<'_, AppState>, room: String, jid: String, affiliation: Affiliation, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.set_affiliation(&room, &jid, affiliation, optional(reason).as_deref()).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn ban(state: State<'_, AppState>, room: String, jid: String, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.ban(&room, &jid, optional(reason).as_deref()).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn destroy_room(state: State<'_, AppState>, room: String, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.destroy_room(&room, optional(reason).as_deref()).await)
 }
 
 /// The schemes of the links the user may open from a message. Everything else (file:, smb:,

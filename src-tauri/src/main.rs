@@ -143,6 +143,19 @@ fn main() {
             commands::set_muted,
             commands::set_view,
             commands::open_link,
+            commands::rooms_on_service,
+            commands::join_room,
+            commands::leave_room,
+            commands::rooms,
+            commands::occupants,
+            commands::send_room_message,
+            commands::change_nick,
+            commands::set_subject,
+            commands::set_role,
+            commands::kick,
+            commands::set_affiliation,
+            commands::ban,
+            commands::destroy_room,
         ])
         .build(context)
         .expect("Rapport could not start its window");

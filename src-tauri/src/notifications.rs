@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use rapport_engine::types::{Direction, Message, OwnPresence};
+use rapport_engine::types::{Direction, Message, OwnPresence, Room, RosterItem};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::settings::SettingsStore;
@@ -226,9 +226,8 @@ fn notify(app: &AppHandle, messages: &[Message], describe: Describe) {
     let is_muted = |jid: &str| current.muted.contains(jid);
     let Some(plan) = plan(&context, &is_muted, messages) else { return };
     let roster = state.session().map(|s| s.roster()).unwrap_or_default();
-    let name_of = |jid: &str| {
-        roster.iter().find(|item| item.jid == jid).and_then(|item| item.name.clone()).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| jid.to_string())
-    };
+    let rooms = state.session().map(|s| s.rooms()).unwrap_or_default();
+    let name_of = |jid: &str| display_name(jid, &roster, &rooms);
     let content = describe(&plan, &name_of);
     let sounds = current.sounds;
     let app = app.clone();
@@ -237,6 +236,19 @@ fn notify(app: &AppHandle, messages: &[Message], describe: Describe) {
         .spawn(move || show(&app, content, sounds))
         .map(drop)
         .unwrap_or_else(|error| tracing::warn!(%error, "could not start the notification thread"));
+}
+
+/// A conversation's name in a notification: the contact's roster name, the room's name (else its
+/// address's local part), or the address.
+pub fn display_name(jid: &str, roster: &[RosterItem], rooms: &[Room]) -> String {
+    let named = |name: &Option<String>| name.clone().filter(|n| !n.trim().is_empty());
+    if let Some(name) = roster.iter().find(|item| item.jid == jid).and_then(|item| named(&item.name)) {
+        return name;
+    }
+    if let Some(room) = rooms.iter().find(|room| room.jid == jid) {
+        return named(&room.name).unwrap_or_else(|| jid.split('@').next().unwrap_or(jid).to_string());
+    }
+    jid.to_string()
 }
 
 fn show(app: &AppHandle, content: Content, sounds: bool) {
@@ -283,6 +295,27 @@ fn show(app: &AppHandle, content: Content, sounds: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_notification_names_a_contact_by_roster_name_and_a_room_by_its_name() {
+        use rapport_engine::types::{Affiliation, Role, RoomState, Subscription};
+        let roster = vec![RosterItem { jid: "bob@x".into(), name: Some("Bob".into()), groups: vec![], subscription: Subscription::Both, pending_out: false }];
+        let room = |jid: &str, name: Option<&str>| Room {
+            jid: jid.into(),
+            nick: "me".into(),
+            name: name.map(Into::into),
+            subject: None,
+            state: RoomState::Joined,
+            role: Role::Participant,
+            affiliation: Affiliation::None,
+            occupant_id: None,
+        };
+        let rooms = vec![room("tea@muc.x", Some("Tea time")), room("den@muc.x", None)];
+        assert_eq!(super::display_name("bob@x", &roster, &rooms), "Bob");
+        assert_eq!(super::display_name("tea@muc.x", &roster, &rooms), "Tea time");
+        assert_eq!(super::display_name("den@muc.x", &roster, &rooms), "den");
+        assert_eq!(super::display_name("carol@x", &roster, &rooms), "carol@x");
+    }
+
     use super::*;
     use rapport_engine::types::DeliveryState;
 

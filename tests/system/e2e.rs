@@ -18,6 +18,8 @@ mod common;
 mod delivery;
 #[path = "e2e/hostile.rs"]
 mod hostile;
+#[path = "e2e/rooms.rs"]
+mod rooms;
 
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard};

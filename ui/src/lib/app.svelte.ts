@@ -31,6 +31,8 @@ import {
 } from './contacts';
 import { EventBatch, EventQueue, History, MAX_JUMP_PAGES, type Schedule, type Seen } from './messages.svelte';
 import { OwnChatStates, Typing } from './chatStates.svelte';
+import { RoomStore } from './roomStore.svelte';
+import { roomName, roomRows } from './rooms';
 
 export {
   addressProblem,
@@ -85,6 +87,8 @@ export class AppStore {
   syncing = $state(false);
   /** The contacts typing in their conversation with us. */
   readonly typing = new Typing();
+  /** The rooms we are in and their occupants (roomStore.svelte.ts). */
+  readonly rooms: RoomStore;
 
   /** The loaded history of open conversations. */
   private readonly history: History;
@@ -108,6 +112,7 @@ export class AppStore {
     options: { schedule?: Schedule } = {},
   ) {
     this.history = new History(backend, (e) => void (this.error = toUiError(e)));
+    this.rooms = new RoomStore(backend);
     this.events = new EventQueue((events) => this.applyEvents(events), options.schedule);
     this.ownChatStates = new OwnChatStates((jid, state) => {
       this.backend.setChatState(jid, state).catch(() => {
@@ -134,9 +139,19 @@ export class AppStore {
     return this.status?.phase ?? 'signed_out';
   }
 
-  /** Conversations, most recent activity first. */
+  /** Conversations with contacts, most recent activity first (rooms are listed apart). */
   get conversationRows(): ConversationRow[] {
-    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache);
+    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache).filter((row) => !this.isRoom(row.jid));
+  }
+
+  /** The rooms we are in (or were removed from), by name, with their unread counts. */
+  get roomRows(): ConversationRow[] {
+    return roomRows(this.rooms.rooms, this.conversations, this.filter);
+  }
+
+  /** Whether `jid` is a room (one we are in, or a room's conversation). */
+  isRoom(jid: string): boolean {
+    return this.rooms.isRoom(jid) || this.conversations[jid]?.kind === 'room';
   }
 
   /** Contacts, most available first, then by name; filtered as the user types. */
@@ -161,6 +176,7 @@ export class AppStore {
   }
 
   nameOf(jid: string) {
+    if (this.isRoom(jid)) return roomName(jid, this.rooms.rooms[jid]);
     return displayName(jid, this.roster[jid]);
   }
 
@@ -255,6 +271,7 @@ export class AppStore {
     this.contactDialog = null;
     this.confirmingRemoval = null;
     this.syncing = false;
+    this.rooms.clear();
     this.typing.clear();
     this.ownChatStates.clear();
     this.reportView();
@@ -289,6 +306,7 @@ export class AppStore {
         this.backend.presences().then(marked('presences')),
         this.backend.conversations().then(marked('conversations')),
         this.backend.subscriptionRequests().then(marked('requests')),
+        this.rooms.load(),
       ]);
       // Events received before the answers count as seen.
       this.flushEvents();
@@ -418,7 +436,8 @@ export class AppStore {
   /** The user changed the draft of `jid` (tells the contact we are typing, see OwnChatStates). */
   editDraft(jid: string, text: string) {
     this.drafts[jid] = text;
-    this.ownChatStates.edited(jid, text);
+    // Chat states are for 1:1 conversations (a room would tell everyone).
+    if (!this.isRoom(jid)) this.ownChatStates.edited(jid, text);
   }
 
   /** Sends the draft of `jid`; the draft is cleared only when the engine took the message (also
@@ -427,7 +446,7 @@ export class AppStore {
     const body = this.drafts[jid] ?? '';
     if (!body.trim()) return false;
     try {
-      const message = await this.backend.sendMessage(jid, body);
+      const message = this.isRoom(jid) ? await this.backend.sendRoomMessage(jid, body) : await this.backend.sendMessage(jid, body);
       this.drafts[jid] = '';
       this.ownChatStates.sent(jid);
       // After the events received before it, in one update with them.
@@ -546,7 +565,7 @@ export class AppStore {
       if (event.type === 'messages_received' && !event.catch_up) {
         for (const m of event.messages) if (m.direction === 'incoming') this.typing.hide(m.conversation);
       }
-      if (batch.apply(event)) continue;
+      if (batch.apply(event) || this.rooms.apply(event)) continue;
       switch (event.type) {
         case 'connection_changed':
           if (this.status) this.status = { ...this.status, connection: event.state };

@@ -3,13 +3,18 @@
 // Vitest and for running the UI in a plain browser (`npm run dev`).
 
 import type {
+  Affiliation,
   AppError,
   ChatState,
   ContactPresence,
   Conversation,
   Event as EngineEvent,
   Message,
+  Occupant,
   OwnPresence,
+  Role,
+  Room,
+  RoomListing,
   RosterItem,
   SearchHit,
   Settings,
@@ -70,6 +75,23 @@ export interface Backend {
   /** Opens a link from a message with the system's handler (http, https, xmpp, mailto only;
    * anything else is refused with `link_refused`). */
   openLink(url: string): Promise<void>;
+
+  // Group chat (XEP-0045).
+  /** The rooms a MUC service lists (name and, for the first few, occupant count). */
+  roomsOnService(service: string): Promise<RoomListing[]>;
+  /** Joins (or creates) a room; answers once joined, or with the join error. */
+  joinRoom(room: string, nick: string, password: string | null): Promise<Room>;
+  leaveRoom(room: string): Promise<void>;
+  rooms(): Promise<Room[]>;
+  occupants(room: string): Promise<Occupant[]>;
+  sendRoomMessage(room: string, body: string): Promise<Message>;
+  changeNick(room: string, nick: string): Promise<Room>;
+  setSubject(room: string, subject: string): Promise<void>;
+  setRole(room: string, nick: string, role: Role, reason: string | null): Promise<void>;
+  kick(room: string, nick: string, reason: string | null): Promise<void>;
+  setAffiliation(room: string, jid: string, affiliation: Affiliation, reason: string | null): Promise<void>;
+  ban(room: string, jid: string, reason: string | null): Promise<void>;
+  destroyRoom(room: string, reason: string | null): Promise<void>;
 
   onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten>;
   onSessionChanged(handler: (status: Status) => void): Promise<Unlisten>;
@@ -147,6 +169,25 @@ export class TauriBackend implements Backend {
     return this.call<void>('set_view', { open_conversation: openConversation });
   }
   openLink(url: string) { return this.call<void>('open_link', { url }); }
+  roomsOnService(service: string) { return this.call<RoomListing[]>('rooms_on_service', { service }); }
+  joinRoom(room: string, nick: string, password: string | null) {
+    return this.call<Room>('join_room', { room, nick, password });
+  }
+  leaveRoom(room: string) { return this.call<void>('leave_room', { room }); }
+  rooms() { return this.call<Room[]>('rooms'); }
+  occupants(room: string) { return this.call<Occupant[]>('occupants', { room }); }
+  sendRoomMessage(room: string, body: string) { return this.call<Message>('send_room_message', { room, body }); }
+  changeNick(room: string, nick: string) { return this.call<Room>('change_nick', { room, nick }); }
+  setSubject(room: string, subject: string) { return this.call<void>('set_subject', { room, subject }); }
+  setRole(room: string, nick: string, role: Role, reason: string | null) {
+    return this.call<void>('set_role', { room, nick, role, reason });
+  }
+  kick(room: string, nick: string, reason: string | null) { return this.call<void>('kick', { room, nick, reason }); }
+  setAffiliation(room: string, jid: string, affiliation: Affiliation, reason: string | null) {
+    return this.call<void>('set_affiliation', { room, jid, affiliation, reason });
+  }
+  ban(room: string, jid: string, reason: string | null) { return this.call<void>('ban', { room, jid, reason }); }
+  destroyRoom(room: string, reason: string | null) { return this.call<void>('destroy_room', { room, reason }); }
 
   onEngineEvent(handler: (event: EngineEvent) => void) { return this.on('engine-event', handler); }
   onSessionChanged(handler: (status: Status) => void) { return this.on('session-changed', handler); }

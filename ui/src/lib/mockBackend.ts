@@ -2,6 +2,7 @@
 // `message`), no network. Used by Vitest and by `npm run dev` in a plain browser.
 
 import type {
+  Affiliation,
   AppError,
   ChatState,
   ConnectionState,
@@ -9,6 +10,7 @@ import type {
   Conversation,
   Message,
   OwnPresence,
+  Role,
   RosterItem,
   SearchHit,
   Settings,
@@ -17,6 +19,9 @@ import type {
 } from './bindings';
 import type { Backend, EngineEvent, Unlisten } from './backend';
 import { allowedLink } from './links';
+import { MockRooms, type MockRoom } from './mockRooms';
+
+export { occupant, type MockRoom } from './mockRooms';
 
 export interface MockOptions {
   /** The password `signIn` accepts (any JID). */
@@ -35,6 +40,8 @@ export interface MockOptions {
   failing?: string[];
   /** Saved settings (else the defaults). */
   settings?: Partial<Settings>;
+  /** Rooms on the pretend MUC service (joinable with `joinRoom`). */
+  rooms?: MockRoom[];
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -74,6 +81,8 @@ export class MockBackend implements Backend {
   private saved: Settings;
   /** What the UI last reported with `setView`. */
   openConversation: string | null = null;
+  /** The group chat side: test helpers too (`occupantChanged`, `receive`, `setState`, …). */
+  readonly roomsMock: MockRooms;
 
   constructor(options: MockOptions = {}) {
     this.password = options.password ?? 'secret';
@@ -86,6 +95,17 @@ export class MockBackend implements Backend {
     this.echo = new Set(options.echo ?? []);
     this.failing = new Set(options.failing ?? []);
     this.saved = { ...DEFAULT_SETTINGS, ...options.settings };
+    this.roomsMock = new MockRooms(
+      options.rooms ?? [],
+      {
+        emit: (event) => this.emit(event),
+        requireSession: () => this.requireSession(),
+        newId: () => this.nextId++,
+        store: (message) => this.messages.push(message),
+        conversationChanged: (jid) => this.emit({ type: 'conversations_changed', conversations: [this.conversationOf(jid)] }),
+      },
+      (kind, message) => err(kind as ErrorKind, message),
+    );
     this.current = {
       phase: 'signed_out',
       account: null,
@@ -215,7 +235,7 @@ export class MockBackend implements Backend {
     const last = messages[messages.length - 1] ?? null;
     return {
       jid,
-      kind: 'chat',
+      kind: this.roomsMock.isRoom(jid) ? 'room' : 'chat',
       last_message: last,
       unread: messages.filter((m) => m.direction === 'incoming' && !m.read).length,
       last_activity: last?.timestamp ?? 0,
@@ -509,6 +529,25 @@ export class MockBackend implements Backend {
       throw err({ code: 'link_refused', reason }, `Rapport did not open this link: ${reason}.`);
     }
   }
+
+  // ---- group chat (mockRooms.ts) ----
+
+  roomsOnService(service: string) { this.log('roomsOnService', service); return this.roomsMock.roomsOnService(service); }
+  joinRoom(room: string, nick: string, password: string | null) { this.log('joinRoom', room, nick, password); return this.roomsMock.joinRoom(room, nick, password); }
+  leaveRoom(room: string) { this.log('leaveRoom', room); return this.roomsMock.leaveRoom(room); }
+  rooms() { this.log('rooms'); return this.roomsMock.rooms(); }
+  occupants(room: string) { this.log('occupants', room); return this.roomsMock.occupants(room); }
+  sendRoomMessage(room: string, body: string) { this.log('sendRoomMessage', room, body); return this.roomsMock.sendRoomMessage(room, body); }
+  changeNick(room: string, nick: string) { this.log('changeNick', room, nick); return this.roomsMock.changeNick(room, nick); }
+  setSubject(room: string, subject: string) { this.log('setSubject', room, subject); return this.roomsMock.setSubject(room, subject); }
+  setRole(room: string, nick: string, role: Role, reason: string | null) { this.log('setRole', room, nick, role, reason); return this.roomsMock.setRole(room, nick, role); }
+  kick(room: string, nick: string, reason: string | null) { this.log('kick', room, nick, reason); return this.roomsMock.kick(room, nick); }
+  setAffiliation(room: string, jid: string, affiliation: Affiliation, reason: string | null) {
+    this.log('setAffiliation', room, jid, affiliation, reason);
+    return this.roomsMock.setAffiliation(room, jid, affiliation);
+  }
+  ban(room: string, jid: string, reason: string | null) { this.log('ban', room, jid, reason); return this.roomsMock.ban(room, jid); }
+  destroyRoom(room: string, reason: string | null) { this.log('destroyRoom', room, reason); return this.roomsMock.destroyRoom(room, reason); }
 
   async onOpenConversation(handler: (jid: string) => void): Promise<Unlisten> {
     this.openHandlers.add(handler);

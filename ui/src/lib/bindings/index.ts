@@ -19,6 +19,7 @@ export type { Phase } from "./Phase";
 export type { ResourcePresence } from "./ResourcePresence";
 export type { Role } from "./Role";
 export type { Room } from "./Room";
+export type { RoomListing } from "./RoomListing";
 export type { RoomState } from "./RoomState";
 export type { RosterItem } from "./RosterItem";
 export type { SearchHit } from "./SearchHit";
