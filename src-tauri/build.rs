@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "update_settings",
     "set_muted",
+    "set_room_notify",
     "set_view",
     "open_link",
     "rooms_on_service",

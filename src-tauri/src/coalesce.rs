@@ -110,6 +110,8 @@ mod tests {
             stanza_id: None,
             state: DeliveryState::None,
             read: false,
+            mentions_me: false,
+            retracted: false,
         }
     }
 

@@ -8,7 +8,7 @@ use rapport_engine::types::{Affiliation, ChatState, ContactPresence, Conversatio
 
 use crate::dto::{AppError, ErrorKind, SignInRequest, Status};
 use crate::notifications::ViewState;
-use crate::settings::{Settings, SettingsStore};
+use crate::settings::{RoomNotify, Settings, SettingsStore};
 use crate::state::{AppState, CommandResult};
 
 /// Largest page the UI may ask for in one call.
@@ -175,6 +175,12 @@ pub fn update_settings(app: AppHandle, state: State<'_, AppState>, store: State<
 #[tauri::command(rename_all = "snake_case")]
 pub fn set_muted(settings: State<'_, SettingsStore>, jid: String, muted: bool) -> CommandResult<Settings> {
     settings.set_muted(&jid, muted)
+}
+
+/// Which messages of a room notify: all, mentions of us (the default), or none.
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_room_notify(settings: State<'_, SettingsStore>, room: String, level: RoomNotify) -> CommandResult<Settings> {
+    settings.set_room_notify(&room, level)
 }
 
 /// The UI tells which conversation it shows (none: the list, the sign-in form, …).

@@ -143,6 +143,8 @@ mod tests {
             stanza_id: None,
             state: types::DeliveryState::Sent,
             read: true,
+            mentions_me: false,
+            retracted: false,
         }
     }
 

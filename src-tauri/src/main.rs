@@ -141,6 +141,7 @@ fn main() {
             commands::get_settings,
             commands::update_settings,
             commands::set_muted,
+            commands::set_room_notify,
             commands::set_view,
             commands::open_link,
             commands::rooms_on_service,

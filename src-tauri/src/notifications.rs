@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rapport_engine::types::{Direction, Message, OwnPresence, Room, RosterItem};
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::settings::SettingsStore;
+use crate::settings::{RoomNotify, Settings, SettingsStore};
 use crate::state::AppState;
 
 /// Sent to the UI with the bare JID of the conversation to open (a notification was clicked).
@@ -59,15 +59,32 @@ pub struct Context<'a> {
     pub open_conversation: Option<&'a str>,
 }
 
+/// Whether the user wants to hear of a message at all: not a muted conversation, and in a room
+/// as its setting says (all, mentions of us, nothing).
+pub type Wants<'a> = &'a dyn Fn(&Message) -> bool;
+
+/// The user's settings as `Wants`: a contact's message unless the conversation is muted; a
+/// room's as the room's setting says (by default only messages mentioning us).
+pub fn wanted(settings: &Settings, in_room: bool, message: &Message) -> bool {
+    if !in_room {
+        return !settings.muted.contains(&message.conversation);
+    }
+    match settings.room_notify.get(&message.conversation).copied().unwrap_or_default() {
+        RoomNotify::All => true,
+        RoomNotify::Mentions => message.mentions_me,
+        RoomNotify::Never => false,
+    }
+}
+
 /// Whether `message` deserves the user's attention now.
-pub fn should_notify(context: &Context<'_>, is_muted: &dyn Fn(&str) -> bool, message: &Message) -> bool {
+pub fn should_notify(context: &Context<'_>, wants: Wants<'_>, message: &Message) -> bool {
     let being_read = context.focused && context.open_conversation == Some(message.conversation.as_str());
     context.enabled
         && !context.do_not_disturb
         && message.direction == Direction::Incoming
         && !message.read
         && !being_read
-        && !is_muted(&message.conversation)
+        && wants(message)
 }
 
 #[derive(Debug, PartialEq)]
@@ -80,8 +97,8 @@ pub enum Plan<'m> {
 }
 
 /// What one batch of received messages should show, if anything.
-pub fn plan<'m>(context: &Context<'_>, is_muted: &dyn Fn(&str) -> bool, messages: &'m [Message]) -> Option<Plan<'m>> {
-    let chosen: Vec<&Message> = messages.iter().filter(|m| should_notify(context, is_muted, m)).collect();
+pub fn plan<'m>(context: &Context<'_>, wants: Wants<'_>, messages: &'m [Message]) -> Option<Plan<'m>> {
+    let chosen: Vec<&Message> = messages.iter().filter(|m| should_notify(context, wants, m)).collect();
     match chosen.as_slice() {
         [] => None,
         [one] => Some(Plan::Single(one)),
@@ -124,9 +141,10 @@ pub struct Content {
     pub open: Option<String>,
 }
 
+/// `name_of` names a conversation, or a sender (a full JID: in a room, `room/nick`).
 pub fn content(plan: &Plan<'_>, name_of: &dyn Fn(&str) -> String) -> Content {
     match plan {
-        Plan::Single(m) => Content { summary: name_of(&m.conversation), body: preview(&m.body), open: Some(m.conversation.clone()) },
+        Plan::Single(m) => Content { summary: name_of(&m.sender), body: preview(&m.body), open: Some(m.conversation.clone()) },
         Plan::Summary { count, conversations, last } if conversations.len() == 1 => Content {
             summary: format!("{count} new messages from {}", name_of(conversations[0])),
             body: preview(&last.body),
@@ -223,10 +241,11 @@ fn notify(app: &AppHandle, messages: &[Message], describe: Describe) {
         focused: view.focused,
         open_conversation: view.open_conversation.as_deref(),
     };
-    let is_muted = |jid: &str| current.muted.contains(jid);
-    let Some(plan) = plan(&context, &is_muted, messages) else { return };
-    let roster = state.session().map(|s| s.roster()).unwrap_or_default();
     let rooms = state.session().map(|s| s.rooms()).unwrap_or_default();
+    let is_room = |jid: &str| rooms.iter().any(|room| room.jid == jid);
+    let wants = |m: &Message| wanted(&current, is_room(&m.conversation), m);
+    let Some(plan) = plan(&context, &wants, messages) else { return };
+    let roster = state.session().map(|s| s.roster()).unwrap_or_default();
     let name_of = |jid: &str| display_name(jid, &roster, &rooms);
     let content = describe(&plan, &name_of);
     let sounds = current.sounds;
@@ -238,9 +257,16 @@ fn notify(app: &AppHandle, messages: &[Message], describe: Describe) {
         .unwrap_or_else(|error| tracing::warn!(%error, "could not start the notification thread"));
 }
 
-/// A conversation's name in a notification: the contact's roster name, the room's name (else its
-/// address's local part), or the address.
+/// A conversation's or a sender's name in a notification: the contact's roster name, the room's
+/// name (else its address's local part), or the address; someone in a room (`room/nick`) is
+/// "nick in Room".
 pub fn display_name(jid: &str, roster: &[RosterItem], rooms: &[Room]) -> String {
+    if let Some((bare, resource)) = jid.split_once('/') {
+        return match rooms.iter().any(|room| room.jid == bare) {
+            true => format!("{resource} in {}", display_name(bare, roster, rooms)),
+            false => display_name(bare, roster, rooms),
+        };
+    }
     let named = |name: &Option<String>| name.clone().filter(|n| !n.trim().is_empty());
     if let Some(name) = roster.iter().find(|item| item.jid == jid).and_then(|item| named(&item.name)) {
         return name;
@@ -314,6 +340,8 @@ mod tests {
         assert_eq!(super::display_name("tea@muc.x", &roster, &rooms), "Tea time");
         assert_eq!(super::display_name("den@muc.x", &roster, &rooms), "den");
         assert_eq!(super::display_name("carol@x", &roster, &rooms), "carol@x");
+        assert_eq!(super::display_name("bob@x/phone", &roster, &rooms), "Bob");
+        assert_eq!(super::display_name("tea@muc.x/carol", &roster, &rooms), "carol in Tea time");
     }
 
     use super::*;
@@ -331,11 +359,13 @@ mod tests {
             stanza_id: None,
             state: DeliveryState::None,
             read: false,
+            mentions_me: false,
+            retracted: false,
         }
     }
 
     const AWAY: Context<'static> = Context { enabled: true, do_not_disturb: false, focused: false, open_conversation: None };
-    const NOT_MUTED: &dyn Fn(&str) -> bool = &|_| false;
+    const NOT_MUTED: Wants<'static> = &|_| true;
 
     #[test]
     fn notifies_when_unfocused_or_another_conversation_is_open() {
@@ -358,8 +388,8 @@ mod tests {
         read.read = true;
         assert!(!should_notify(&AWAY, NOT_MUTED, &read));
         let m = incoming(3, "bob@x", "hi");
-        assert!(!should_notify(&AWAY, &|jid| jid == "bob@x", &m));
-        assert!(should_notify(&AWAY, &|jid| jid == "carol@x", &m));
+        assert!(!should_notify(&AWAY, &|m| m.conversation != "bob@x", &m));
+        assert!(should_notify(&AWAY, &|m| m.conversation != "carol@x", &m));
         assert!(!should_notify(&Context { enabled: false, ..AWAY }, NOT_MUTED, &m));
         assert!(!should_notify(&Context { do_not_disturb: true, ..AWAY }, NOT_MUTED, &m));
     }
@@ -369,7 +399,7 @@ mod tests {
         let messages = [incoming(1, "bob@x", "hello\n<b>there</b>")];
         let plan = plan(&AWAY, NOT_MUTED, &messages).unwrap();
         assert_eq!(plan, Plan::Single(&messages[0]));
-        let text = content(&plan, &|jid| if jid == "bob@x" { "Bob".into() } else { jid.into() });
+        let text = content(&plan, &|jid| if jid.starts_with("bob@x") { "Bob".into() } else { jid.into() });
         assert_eq!(text, Content { summary: "Bob".into(), body: "hello <b>there</b>".into(), open: Some("bob@x".into()) });
     }
 
@@ -380,7 +410,7 @@ mod tests {
         let mut own = incoming(101, "bob@x", "mine");
         own.direction = Direction::Outgoing;
         messages.push(own);
-        let plan = plan(&AWAY, &|jid| jid == "erin@x", &messages).unwrap();
+        let plan = plan(&AWAY, &|m| m.conversation != "erin@x", &messages).unwrap();
         let Plan::Summary { count, conversations, .. } = &plan else { panic!("expected a summary, got {plan:?}") };
         assert_eq!((*count, conversations.clone()), (12, vec!["bob@x", "carol@x", "dave@x"]));
         let text = content(&plan, &|jid| jid.split('@').next().unwrap().to_uppercase());
@@ -418,11 +448,32 @@ mod tests {
         let text = catch_up_content(&plan(&AWAY, NOT_MUTED, &messages).unwrap(), &|_| "Bob".into());
         assert_eq!(text, Content { summary: "2 new messages while you were offline".into(), body: "Bob: two".into(), open: Some("bob@x".into()) });
         let several = [incoming(5, "bob@x", "a"), incoming(6, "carol@x", "b"), incoming(7, "erin@x", "muted")];
-        let text = catch_up_content(&plan(&AWAY, &|jid| jid == "erin@x", &several).unwrap(), &|jid| jid.into());
+        let text = catch_up_content(&plan(&AWAY, &|m| m.conversation != "erin@x", &several).unwrap(), &|jid| jid.into());
         assert_eq!((text.summary.as_str(), text.body.as_str(), text.open), ("2 new messages while you were offline", "bob@x, carol@x", None));
         let one = [incoming(8, "bob@x", "hi")];
         assert_eq!(catch_up_content(&plan(&AWAY, NOT_MUTED, &one).unwrap(), &|_| "Bob".into()).summary, "Bob");
         assert_eq!(plan(&Context { do_not_disturb: true, ..AWAY }, NOT_MUTED, &several), None);
+    }
+
+    #[test]
+    fn a_room_notifies_mentions_by_default_or_as_set_and_names_the_speaker() {
+        let mut said = incoming(1, "team@muc.x", "lunch?");
+        said.sender = "team@muc.x/bob".into();
+        let mut mention = incoming(2, "team@muc.x", "@alice lunch?");
+        mention.sender = "team@muc.x/bob".into();
+        mention.mentions_me = true;
+        let mut settings = Settings::default();
+        assert!(!wanted(&settings, true, &said) && wanted(&settings, true, &mention));
+        settings.room_notify.insert("team@muc.x".into(), RoomNotify::All);
+        assert!(wanted(&settings, true, &said));
+        settings.room_notify.insert("team@muc.x".into(), RoomNotify::Never);
+        assert!(!wanted(&settings, true, &mention));
+        settings.muted.insert("bob@x".into());
+        assert!(!wanted(&settings, false, &incoming(3, "bob@x", "hi")) && wanted(&settings, false, &incoming(4, "carol@x", "hi")));
+
+        let messages = [mention];
+        let text = content(&plan(&AWAY, NOT_MUTED, &messages).unwrap(), &|jid| jid.replace("team@muc.x/", "").to_string() + " in Team");
+        assert_eq!((text.summary.as_str(), text.open.as_deref()), ("bob in Team", Some("team@muc.x")));
     }
 
     #[test]

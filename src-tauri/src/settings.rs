@@ -1,8 +1,8 @@
 //! The app's preferences, kept as JSON (mode 0600) in `settings.json` next to the engine's
 //! `accounts.json` (the profile's config directory). `get_settings` / `update_settings` /
-//! `set_muted` in commands.rs read and change them.
+//! `set_muted` / `set_room_notify` in commands.rs read and change them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -27,6 +27,18 @@ pub enum Theme {
     Dark,
 }
 
+/// Which messages of a room notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RoomNotify {
+    All,
+    /// Only messages that mention us (the default: a busy room must not ring all day).
+    #[default]
+    Mentions,
+    Never,
+}
+
 /// Everything the user can set. Missing fields (an older file) take their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(TS))]
@@ -47,6 +59,9 @@ pub struct Settings {
     pub send_read_markers: bool,
     /// Bare JIDs of the conversations that never notify. Changed only by `set_muted`.
     pub muted: BTreeSet<String>,
+    /// Rooms whose notifications are not the default (`RoomNotify::Mentions`). Changed only by
+    /// `set_room_notify`.
+    pub room_notify: BTreeMap<String, RoomNotify>,
 }
 
 impl Default for Settings {
@@ -60,6 +75,7 @@ impl Default for Settings {
             start_at_login: false,
             send_read_markers: true,
             muted: BTreeSet::new(),
+            room_notify: BTreeMap::new(),
         }
     }
 }
@@ -101,9 +117,21 @@ impl SettingsStore {
         self.current.lock().unwrap().clone()
     }
 
-    /// Replaces the preferences (the muted list is kept: only `set_muted` changes it).
+    /// Replaces the preferences (the per-conversation ones are kept: only `set_muted` and
+    /// `set_room_notify` change them).
     pub fn update(&self, new: Settings) -> Result<Settings, AppError> {
-        self.change(|s| *s = Settings { muted: std::mem::take(&mut s.muted), ..new })
+        self.change(|s| *s = Settings { muted: std::mem::take(&mut s.muted), room_notify: std::mem::take(&mut s.room_notify), ..new })
+    }
+
+    pub fn set_room_notify(&self, room: &str, level: RoomNotify) -> Result<Settings, AppError> {
+        let room = rapport_engine::config::parse_contact_jid(room)?.to_string();
+        self.change(|s| {
+            if level == RoomNotify::default() {
+                s.room_notify.remove(&room);
+            } else {
+                s.room_notify.insert(room, level);
+            }
+        })
     }
 
     pub fn set_muted(&self, jid: &str, muted: bool) -> Result<Settings, AppError> {

@@ -12,6 +12,7 @@ import type {
   Settings,
   SignInRequest,
   Status,
+  RoomNotify,
 } from './bindings';
 import { toUiError, type Backend, type EngineEvent, type UiError, type Unlisten } from './backend';
 import {
@@ -229,6 +230,17 @@ export class AppStore {
   async setMuted(jid: string, muted: boolean) {
     await this.run(async () => {
       this.settings = await this.backend.setMuted(jid, muted);
+    });
+  }
+
+  /** Which messages of a room notify (mentions of us unless set). */
+  roomNotify(room: string): RoomNotify {
+    return this.settings?.room_notify[room] ?? 'mentions';
+  }
+
+  async setRoomNotify(room: string, level: RoomNotify) {
+    await this.run(async () => {
+      this.settings = await this.backend.setRoomNotify(room, level);
     });
   }
 

@@ -20,6 +20,7 @@ import type {
   Settings,
   SignInRequest,
   Status,
+  RoomNotify,
 } from './bindings';
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
@@ -70,6 +71,7 @@ export interface Backend {
   updateSettings(settings: Settings): Promise<Settings>;
   /** Mutes or unmutes one conversation's notifications; returns the settings. */
   setMuted(jid: string, muted: boolean): Promise<Settings>;
+  setRoomNotify(room: string, level: RoomNotify): Promise<Settings>;
   /** Tells the backend which conversation the window shows (for notifications). */
   setView(openConversation: string | null): Promise<void>;
   /** Opens a link from a message with the system's handler (http, https, xmpp, mailto only;
@@ -165,6 +167,7 @@ export class TauriBackend implements Backend {
   getSettings() { return this.call<Settings>('get_settings'); }
   updateSettings(settings: Settings) { return this.call<Settings>('update_settings', { settings }); }
   setMuted(jid: string, muted: boolean) { return this.call<Settings>('set_muted', { jid, muted }); }
+  setRoomNotify(room: string, level: RoomNotify) { return this.call<Settings>('set_room_notify', { room, level }); }
   setView(openConversation: string | null) {
     return this.call<void>('set_view', { open_conversation: openConversation });
   }

@@ -19,9 +19,9 @@ export function demoOptions(): MockOptions {
     ],
     requests: ['erin@localhost'],
     messages: [
-      { id: 1, conversation: 'carol@localhost', direction: 'incoming', sender: 'carol@localhost/x', body: 'Meeting at 3?', timestamp: now - 26 * hour, origin_id: null, stanza_id: null, state: 'none', read: true },
-      { id: 2, conversation: 'carol@localhost', direction: 'outgoing', sender: 'alice@localhost/r', body: 'Yes, see you there.', timestamp: now - 25 * hour, origin_id: null, stanza_id: null, state: 'delivered', read: true },
-      { id: 3, conversation: 'carol@localhost', direction: 'incoming', sender: 'carol@localhost/x', body: '<b>not bold</b> — text stays text', timestamp: now - hour, origin_id: null, stanza_id: null, state: 'none', read: false },
+      { id: 1, conversation: 'carol@localhost', direction: 'incoming', sender: 'carol@localhost/x', body: 'Meeting at 3?', timestamp: now - 26 * hour, origin_id: null, stanza_id: null, state: 'none', read: true, mentions_me: false, retracted: false },
+      { id: 2, conversation: 'carol@localhost', direction: 'outgoing', sender: 'alice@localhost/r', body: 'Yes, see you there.', timestamp: now - 25 * hour, origin_id: null, stanza_id: null, state: 'delivered', read: true, mentions_me: false, retracted: false },
+      { id: 3, conversation: 'carol@localhost', direction: 'incoming', sender: 'carol@localhost/x', body: '<b>not bold</b> — text stays text', timestamp: now - hour, origin_id: null, stanza_id: null, state: 'none', read: false, mentions_me: false, retracted: false },
     ],
   };
 }

@@ -206,6 +206,9 @@ export class EventBatch {
       case 'message_deleted':
         this.remove(event.conversation, event.id);
         return true;
+      case 'message_retracted':
+        this.retract(event.conversation, event.id);
+        return true;
       case 'conversations_changed': {
         this.seen.conversations++;
         const conversations = this.conversationsDraft();
@@ -298,5 +301,13 @@ export class EventBatch {
     }
     const c = this.conversations[jid];
     if (c?.last_message?.id === id) this.conversationsDraft()[jid] = { ...c, last_message: { ...c.last_message, state } };
+  }
+
+  /** A moderator removed a message: it stays in the log as a placeholder, without its text. */
+  private retract(jid: string, id: number) {
+    if (!this.messages[jid] || !this.idsOf(jid).has(id)) return;
+    const list = this.list(jid)!;
+    const i = list.findIndex((m) => m.id === id);
+    if (i >= 0) list[i] = { ...list[i], body: '', retracted: true };
   }
 }

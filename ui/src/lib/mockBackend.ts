@@ -16,6 +16,7 @@ import type {
   Settings,
   SignInRequest,
   Status,
+  RoomNotify,
 } from './bindings';
 import type { Backend, EngineEvent, Unlisten } from './backend';
 import { allowedLink } from './links';
@@ -53,6 +54,7 @@ export const DEFAULT_SETTINGS: Settings = {
   start_at_login: false,
   send_read_markers: true,
   muted: [],
+  room_notify: {},
 };
 
 type ErrorKind = AppError extends infer T ? (T extends unknown ? Omit<T, 'message'> : never) : never;
@@ -171,6 +173,8 @@ export class MockBackend implements Backend {
       stanza_id: null,
       state: 'none',
       read: false,
+      mentions_me: false,
+      retracted: false,
     };
     this.messages.push(message);
     this.emit({ type: 'messages_received', messages: [message], catch_up: false });
@@ -371,6 +375,8 @@ export class MockBackend implements Backend {
       stanza_id: null,
       state: 'pending',
       read: true,
+      mentions_me: false,
+      retracted: false,
     };
     this.messages.push(message);
     // Offline it waits in the outbox (see setConnection).
@@ -506,7 +512,7 @@ export class MockBackend implements Backend {
 
   async updateSettings(settings: Settings) {
     this.log('updateSettings', structuredClone(settings));
-    this.saved = { ...structuredClone(settings), muted: this.saved.muted };
+    this.saved = { ...structuredClone(settings), muted: this.saved.muted, room_notify: this.saved.room_notify };
     return structuredClone(this.saved);
   }
 
@@ -514,6 +520,15 @@ export class MockBackend implements Backend {
     this.log('setMuted', jid, muted);
     const others = this.saved.muted.filter((j) => j !== jid);
     this.saved = { ...this.saved, muted: muted ? [...others, jid].sort() : others };
+    return structuredClone(this.saved);
+  }
+
+  async setRoomNotify(room: string, level: RoomNotify) {
+    this.log('setRoomNotify', room, level);
+    const room_notify = { ...this.saved.room_notify };
+    if (level === 'mentions') delete room_notify[room];
+    else room_notify[room] = level;
+    this.saved = { ...this.saved, room_notify };
     return structuredClone(this.saved);
   }
 

@@ -71,7 +71,7 @@ export class MockRooms {
   }
 
   /** An occupant writes in the room. */
-  receive(room: string, nick: string, body: string): Message {
+  receive(room: string, nick: string, body: string, mentionsMe = false): Message {
     const message: Message = {
       id: this.host.newId(),
       conversation: room,
@@ -83,6 +83,8 @@ export class MockRooms {
       stanza_id: null,
       state: 'none',
       read: false,
+      mentions_me: mentionsMe,
+      retracted: false,
     };
     this.host.store(message);
     this.host.emit({ type: 'messages_received', messages: [message], catch_up: false });
@@ -156,6 +158,8 @@ export class MockRooms {
       stanza_id: null,
       state: 'pending',
       read: true,
+      mentions_me: false,
+      retracted: false,
     };
     this.host.store(message);
     queueMicrotask(() => {

@@ -21,6 +21,8 @@ export function message(id: number, conversation: string, body: string, timestam
     stanza_id: null,
     state: outgoing ? 'sent' : 'none',
     read: true,
+    mentions_me: false,
+    retracted: false,
   };
 }
 

@@ -143,6 +143,33 @@ describe('room pane', () => {
     expect(within(within(log).getByRole('article', { name: /^You, / })).getByRole('img', { name: 'Sent' })).toBeInTheDocument();
   });
 
+  it('marks messages that mention us, keeps removed ones as a placeholder, and sets when the room notifies', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const pane = screen.getByRole('main', { name: 'Room Tea room' });
+    backend.roomsMock.receive(TEA, 'bob', '@alice tea?', true);
+    const spam = backend.roomsMock.receive(TEA, 'carol', 'buy cheap tea');
+    await flush();
+    const log = within(pane).getByRole('log', { name: 'Messages in Tea room' });
+    expect(within(log).getByRole('article', { name: /^bob, .*, mentions you$/ })).toHaveClass('mention');
+    expect(within(log).getByRole('article', { name: /^carol, / })).not.toHaveClass('mention');
+    backend.emit({ type: 'message_retracted', id: spam.id, conversation: TEA, reason: 'spam' });
+    await flush();
+    const removed = within(log).getByRole('article', { name: /^carol, / });
+    expect(within(removed).getByText('This message was removed by a moderator.')).toBeInTheDocument();
+    expect(within(removed).queryByText('buy cheap tea')).toBeNull();
+
+    const notify = within(pane).getByRole('combobox', { name: 'Notify' });
+    expect(notify).toHaveValue('mentions');
+    await user.selectOptions(notify, 'all');
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'setRoomNotify')?.args).toEqual([TEA, 'all']);
+    expect(store.roomNotify(TEA)).toBe('all');
+  });
+
   it('counts unread room messages in the Rooms list until the room is opened', async () => {
     const { store, backend } = await app();
     await store.rooms.join(TEA, 'alice', null);

@@ -29,4 +29,13 @@ origin_id: string | null,
 /**
  * XEP-0359 stanza-id assigned by our own server (only stored when `by` is our account).
  */
-stanza_id: string | null, state: DeliveryState, read: boolean, };
+stanza_id: string | null, state: DeliveryState, read: boolean, 
+/**
+ * Room messages: this message mentions us (an XEP-0372 reference to our occupant or
+ * account, or our nick as a word). Always false in 1:1 conversations and for our own.
+ */
+mentions_me: boolean, 
+/**
+ * A room moderator removed it (XEP-0425): `body` is empty, show a tombstone instead.
+ */
+retracted: boolean, };
