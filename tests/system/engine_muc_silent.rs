@@ -5,12 +5,14 @@
 //! - Prosody 0.12: its admin shell (`prosodyctl shell`, mod_admin_socket in the test config)
 //!   removes our occupant from the live room object (`_occupants` and the `_jid_nick` index), which
 //!   is all the room routes by; nothing is sent to anyone. Bob stays in the room.
-//! - ejabberd 23.01: none of its commands drops one occupant quietly (restarting mod_muc, destroying
-//!   or reconfiguring a room all tell the occupants, status 332/322 or a destroy), and the room
-//!   process (p1_fsm) does not support `sys:replace_state`. So the room's process is killed (no
-//!   `terminate`, hence no presence), as a crash would; the room, persistent, is loaded again from
-//!   the database on its next stanza, with no occupants at all. Bob is forgotten too and finds out
-//!   the same way (his own self-ping) before the part of the test that needs him in the room.
+//! - ejabberd 23.01: none of its commands drops one occupant quietly (restarting mod_muc, or
+//!   destroying, reconfiguring or kicking from a room, all tell the occupants), so an Erlang
+//!   expression evaluated inside the node (`XmppServer::ejabberd_eval`) edits the room process's
+//!   state: our full JID and nick leave its maps (`users`, `nicks`, …). Nothing is sent.
+//!   Killing the room process works too, but forgets Bob as well.
+//!
+//! Carol, a raw client in the room, is forgotten the same way, and what she receives until a
+//! barrier shows that such a drop sends nothing.
 
 mod common;
 
@@ -76,7 +78,6 @@ async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping(server: &'
     b.session.send_room_message(&room, "before").await.unwrap();
     eventually("bob's first message at alice", || history(&a.session, &room).into_iter().find(|m| m.body == "before")).await;
 
-    // Carol, a raw client forgotten the same way, shows on the wire what such a drop sends.
     let carol2 = carol.clone();
     let mut raw = tokio::task::spawn_blocking(move || RawClient::login(server, &carol2).unwrap()).await.unwrap();
     let raw_log = tokio::task::block_in_place(|| {
@@ -92,9 +93,9 @@ async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping(server: &'
 
     b.session.send_room_message(&room, "lost?").await.unwrap();
     eventually("the room's echo of \"lost?\" at bob", || history(&b.session, &room).into_iter().find(|m| m.body == "lost?" && m.stanza_id.is_some())).await;
-    // The barrier: the room hands "lost?" to every occupant before echoing it to Bob, and the
-    // server delivers to Alice in order, so once Bob's later 1:1 message is at Alice, "lost?"
-    // would have been there too, had the room still known her.
+    // The barrier: the room sends "lost?" to all its occupants in the one loop that echoes it to
+    // Bob, and the server delivers to Alice in order, so once the 1:1 message Bob writes after his
+    // echo is at Alice, "lost?" would have been there too, had the room still known her.
     b.session.send_message(&alice.jid, "barrier").await.unwrap();
     b.session.send_message(&carol.jid, "barrier for carol").await.unwrap();
     eventually("bob's 1:1 barrier at alice", || history(&a.session, &bob.jid).into_iter().find(|m| m.body == "barrier")).await;
