@@ -277,6 +277,53 @@ pub(crate) fn ctl(dir: &Path, args: &[&str], timeout: Duration) -> Result<String
     }
 }
 
+/// Evaluates the Erlang expressions `exprs` (e.g. `"1 + 1."`) inside the running node of this
+/// instance and returns the value, printed with `~p`. A hidden client node connects to the
+/// node's distribution port with the instance's cookie (as ejabberdctl does) and has the node
+/// evaluate the parsed expressions (`erl_eval`), so module calls run there.
+pub(crate) fn eval(dir: &Path, ports: &Ports, exprs: &str, timeout: Duration) -> Result<String, String> {
+    let cfg = fs::read_to_string(dir.join("ejabberdctl.cfg")).map_err(|e| e.to_string())?;
+    let cookie = cfg
+        .split("-setcookie ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
+        .ok_or("no cookie in ejabberdctl.cfg")?;
+    let ids = run_as()?;
+    let mut cmd = Command::new("erl");
+    cmd.args(["-sname", &format!("rapport_eval_{}", process::random_token(6).to_lowercase()), "-hidden", "-noinput"])
+        .args(["-setcookie", cookie])
+        .args(["-erl_epmd_port", &ports.erlang_dist.to_string(), "-start_epmd", "false", "-dist_listen", "false"])
+        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+        .arg("-eval")
+        .arg(
+            r#"Node = list_to_atom(os:getenv("RAPPORT_NODE")),
+               {ok, Tokens, _} = erl_scan:string(os:getenv("RAPPORT_EXPRS")),
+               {ok, Exprs} = erl_parse:parse_exprs(Tokens),
+               case rpc:call(Node, erl_eval, exprs, [Exprs, []]) of
+                   {value, V, _} -> io:format("~p~n", [V]), halt(0);
+                   Other -> io:format("~p~n", [Other]), halt(1)
+               end."#,
+        )
+        .env("RAPPORT_NODE", format!("rapport_test_{}@localhost", ports.starttls))
+        .env("RAPPORT_EXPRS", exprs)
+        .env("ERL_INETRC", dir.join("inetrc"))
+        .env("HOME", dir)
+        .current_dir(dir)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("ERL_FLAGS")
+        .env_remove("ERL_AFLAGS")
+        .env_remove("ERL_ZFLAGS");
+    if let Some((uid, gid)) = ids {
+        cmd.uid(uid).gid(gid);
+    }
+    let out = process::run_with_timeout(cmd, timeout).map_err(|e| e.to_string())?;
+    if out.success {
+        Ok(out.stdout.trim().to_string())
+    } else {
+        Err(format!("erl eval {exprs}: {out}"))
+    }
+}
+
 fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {

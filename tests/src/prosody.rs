@@ -82,6 +82,9 @@ modules_enabled = {{
   "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "time"; "uptime";
   "carbons"; "mam"; "smacks"; "blocklist"; "pep"; "private"; "bookmarks";
   "vcard4"; "vcard_legacy"; "csi_simple"; "offline";
+  -- The admin shell on a socket in the data dir (`prosodyctl shell`), for tests that reach into
+  -- the running server (e.g. a room forgetting an occupant silently).
+  "admin_shell"; "admin_socket";
 }}
 modules_disabled = {{ "s2s" }}
 
@@ -121,6 +124,18 @@ pub(crate) fn spawn(dir: &Path, cleanup: Option<&Path>) -> io::Result<GroupChild
         .stdout(Stdio::from(console.try_clone()?))
         .stderr(Stdio::from(console));
     GroupChild::spawn(cmd, cleanup)
+}
+
+/// `prosodyctl --config F shell LINE` against the running instance (mod_admin_socket).
+pub(crate) fn shell(dir: &Path, line: &str) -> Result<String, String> {
+    let mut cmd = Command::new("prosodyctl");
+    cmd.arg("--config").arg(cfg_path(dir)).args(["shell", line]).current_dir(dir);
+    let out = process::run_with_timeout(cmd, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    if out.success {
+        Ok(out.stdout)
+    } else {
+        Err(out.to_string())
+    }
 }
 
 /// `prosodyctl --config F register USER HOST PASS` (writes the account file; no running

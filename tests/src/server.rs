@@ -489,6 +489,23 @@ impl XmppServer {
         ejabberd::ctl(&self.dir, args, Duration::from_secs(60))
     }
 
+    /// Evaluates Erlang expressions (`"X = 1, X + 1."`) inside the running ejabberd node (for
+    /// what no ejabberdctl command does, e.g. to make a room forget an occupant silently).
+    /// `Ok(value printed with ~p)` or `Err(output)`.
+    pub fn ejabberd_eval(&self, exprs: &str) -> Result<String, String> {
+        assert_eq!(self.kind, ServerKind::Ejabberd, "ejabberd_eval on a {} server", self.kind());
+        let _guard = self.ctl_lock.lock().unwrap_or_else(|e| e.into_inner());
+        ejabberd::eval(&self.dir, &self.ports, exprs, Duration::from_secs(60))
+    }
+
+    /// Runs one line in Prosody's admin shell (`prosodyctl shell LINE` over the instance's admin
+    /// socket; a line starting with `>` is Lua run in Prosody's global environment). Prosody only.
+    /// `Ok(output)` or `Err(output)`.
+    pub fn prosody_shell(&self, line: &str) -> Result<String, String> {
+        assert_eq!(self.kind, ServerKind::Prosody, "prosody_shell on a {} server", self.kind());
+        prosody::shell(&self.dir, line)
+    }
+
     /// Stops the server (data and directory stay). Idempotent.
     pub fn stop(&mut self) {
         let Some(mut child) = self.process.take() else { return };

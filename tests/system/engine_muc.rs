@@ -468,9 +468,9 @@ async fn a_room_of_two_thousand_is_a_few_occupant_events() {
     session.disconnect().await;
 }
 
-/// XEP-0410: a room that forgot us without a word (real servers do after a restart of their
-/// MUC, or a lost presence; neither can be caused on demand on both servers, so a scripted
-/// server plays the room) answers our self-ping with not-acceptable, and we join again.
+/// XEP-0410: a room that forgot us without a word answers our self-ping with not-acceptable, and
+/// we join again (the scripted room counts the join presences; the same on the real servers, made
+/// to drop our occupant: engine_muc_silent.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping() {
     let server = scripted::RoomServer::start().await;
