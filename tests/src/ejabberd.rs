@@ -160,6 +160,8 @@ modules:
     # defaults are 200 occupants, and no presence broadcast past 1,000.
     max_users: 5000
     max_users_presence: 5000
+    # Counted per account: the benchmark's crowd is one account with 2,000 resources.
+    max_user_conferences: 10000
     default_room_options:
       mam: true
       max_users: 5000

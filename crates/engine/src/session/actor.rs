@@ -22,7 +22,7 @@ use super::{login_state, presence, Command, Shared};
 use crate::connection::LoginInfo;
 use crate::error::EngineError;
 use crate::events::{Batch, ConnectionState, Event};
-use crate::pipeline::{self, chat_states, mam};
+use crate::pipeline::{chat_states, mam};
 use crate::store::InsertOutcome;
 use crate::types::{ChatState, DeliveryState, Direction, MessageId, NewMessage};
 
@@ -343,32 +343,9 @@ impl Actor {
         if self.rooms.kinds.contains(to.as_str()) {
             return Err(EngineError::invalid("recipient", format!("{to} is a room: use send_room_message")));
         }
-        let timestamp = self.next_send_time();
-        let new = NewMessage {
-            conversation: to.to_string(),
-            direction: Direction::Outgoing,
-            sender: self.shared.account.to_string(),
-            body,
-            timestamp,
-            stamped_by_author: true,
-            origin_id: Some(pipeline::time::time_ordered_id(timestamp)),
-            stanza_id: None,
-            state: DeliveryState::Pending,
-            remote_id: None,
-            markable: false,
-            occupant_id: None,
-            mentions_me: false,
-        };
-        // Stored before it goes on the wire: from here on the outbox owns it.
-        let stored = self.store_messages(vec![new]).await?;
-        let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
-            return Err(EngineError::Storage { detail: "the message was not stored".into() });
-        };
-        self.emit(Event::MessageSent { message: message.clone() });
-        self.emit_conversation(&message.conversation);
-        self.chat_states.insert(to, ChatState::Active);
-        self.pump_outbox().await;
-        Ok(message)
+        self.chat_states.insert(to.clone(), ChatState::Active);
+        let sender = self.shared.account.to_string();
+        self.queue_own_message(to.to_string(), sender, body, None).await
     }
 
     /// Unique, increasing send times: receivers order our messages by them (see

@@ -74,6 +74,36 @@ const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const WAITED_MS: i64 = 10_000;
 
 impl Actor {
+    /// Stores our new message `pending` (from here on the outbox owns it: it is sent while a
+    /// session is live, and again until the server acknowledges it), announces it, and lets the
+    /// outbox send it. `sender` is our account, or our occupant JID in a room.
+    pub(super) async fn queue_own_message(&mut self, conversation: String, sender: String, body: String, occupant_id: Option<String>) -> crate::Result<Message> {
+        let timestamp = self.next_send_time();
+        let new = crate::types::NewMessage {
+            conversation,
+            direction: crate::types::Direction::Outgoing,
+            sender,
+            body,
+            timestamp,
+            stamped_by_author: true,
+            origin_id: Some(crate::pipeline::time::time_ordered_id(timestamp)),
+            stanza_id: None,
+            state: DeliveryState::Pending,
+            remote_id: None,
+            markable: false,
+            occupant_id,
+            mentions_me: false,
+        };
+        let stored = self.store_messages(vec![new]).await?;
+        let Some(crate::store::InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
+            return Err(EngineError::Storage { detail: "the message was not stored".into() });
+        };
+        self.emit(Event::MessageSent { message: message.clone() });
+        self.emit_conversation(&message.conversation);
+        self.pump_outbox().await;
+        Ok(message)
+    }
+
     /// Sends pending messages, oldest first, while the window has room and a session is live.
     pub(super) async fn pump_outbox(&mut self) {
         while self.live && self.in_flight.len() < WINDOW {

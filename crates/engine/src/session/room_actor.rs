@@ -20,7 +20,7 @@ use crate::error::{EngineError, Result};
 use crate::events::{Batch, Event};
 use crate::pipeline::muc::{self, RoomContext, RoomPresence};
 use crate::pipeline::{self, Rejection};
-use crate::store::{InsertOutcome, StoredRoom};
+use crate::store::StoredRoom;
 use crate::types::{DeliveryState, Direction, LeaveReason, Message, NewMessage, Room, RoomState};
 
 /// A subject change we sent, waiting for the room to apply it.
@@ -132,7 +132,7 @@ impl Actor {
                     RoomState::Left(reason) => muc::rejoins_after(reason),
                     _ => true,
                 })
-                .filter(|(jid, _)| self.shared.rejoin_only.as_ref().map_or(true, |only| only.contains(jid)))
+                .filter(|(jid, _)| self.shared.rejoin_only.as_ref().is_none_or(|only| only.contains(jid)))
                 .map(|(jid, view)| {
                     view.room.state = RoomState::Joining;
                     view.occupants.clear();
@@ -237,30 +237,8 @@ impl Actor {
             RoomState::Left(reason) => muc::rejoins_after(reason),
         };
         let view = self.room_view(&key).filter(|r| may_send(&r.state)).ok_or_else(|| EngineError::NotInRoom { room: key.clone() })?;
-        let timestamp = self.next_send_time();
-        let new = NewMessage {
-            conversation: key.clone(),
-            direction: Direction::Outgoing,
-            sender: format!("{key}/{}", view.nick),
-            body,
-            timestamp,
-            stamped_by_author: true,
-            origin_id: Some(pipeline::time::time_ordered_id(timestamp)),
-            stanza_id: None,
-            state: DeliveryState::Pending,
-            remote_id: None,
-            markable: false,
-            occupant_id: view.occupant_id.clone(),
-            mentions_me: false,
-        };
-        let stored = self.store_messages(vec![new]).await?;
-        let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
-            return Err(EngineError::Storage { detail: "the message was not stored".into() });
-        };
-        self.emit(Event::MessageSent { message: message.clone() });
-        self.emit_conversation(&key);
-        self.pump_outbox().await;
-        Ok(message)
+        let (sender, occupant_id) = (format!("{key}/{}", view.nick), view.occupant_id.clone());
+        self.queue_own_message(key, sender, body, occupant_id).await
     }
 
     // ---- inbound ----

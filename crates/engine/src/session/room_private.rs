@@ -13,8 +13,7 @@ use super::{Command, Session};
 use crate::error::{EngineError, Result};
 use crate::events::Event;
 use crate::pipeline::{self, muc, Context, Rejection};
-use crate::store::InsertOutcome;
-use crate::types::{DeliveryState, Direction, Message, MessageId, NewMessage};
+use crate::types::{Direction, Message, MessageId, NewMessage};
 
 impl Session {
     /// Sends a private message to `nick` in `room` (stored, like any of ours, before it goes out).
@@ -96,29 +95,7 @@ impl Actor {
     }
 
     pub(super) async fn send_private(&mut self, to: FullJid, body: String) -> Result<Message> {
-        let timestamp = self.next_send_time();
-        let new = NewMessage {
-            conversation: to.to_string(),
-            direction: Direction::Outgoing,
-            sender: self.shared.account.to_string(),
-            body,
-            timestamp,
-            stamped_by_author: true,
-            origin_id: Some(pipeline::time::time_ordered_id(timestamp)),
-            stanza_id: None,
-            state: DeliveryState::Pending,
-            remote_id: None,
-            markable: false,
-            occupant_id: None,
-            mentions_me: false,
-        };
-        let stored = self.store_messages(vec![new]).await?;
-        let Some(InsertOutcome::Inserted(message)) = stored.into_iter().next() else {
-            return Err(EngineError::Storage { detail: "the message was not stored".into() });
-        };
-        self.emit(Event::MessageSent { message: message.clone() });
-        self.emit_conversation(&message.conversation);
-        self.pump_outbox().await;
-        Ok(message)
+        let sender = self.shared.account.to_string();
+        self.queue_own_message(to.to_string(), sender, body, None).await
     }
 }
