@@ -79,6 +79,13 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
             vec![value]
         }
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
+        // Group chat is not shown by the CLI yet.
+        Event::RoomChanged { .. }
+        | Event::OccupantsChanged { .. }
+        | Event::BookmarksChanged { .. }
+        | Event::InvitationReceived { .. }
+        | Event::InvitationDeclined { .. }
+        | Event::MessageRetracted { .. } => vec![],
     }
 }
 
@@ -118,6 +125,13 @@ pub fn event_text(event: &Event, program: &str) -> Vec<String> {
         }
         Event::Error { error } => vec![format!("* Error: {error}")],
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
+        // Group chat is not shown by the CLI yet.
+        Event::RoomChanged { .. }
+        | Event::OccupantsChanged { .. }
+        | Event::BookmarksChanged { .. }
+        | Event::InvitationReceived { .. }
+        | Event::InvitationDeclined { .. }
+        | Event::MessageRetracted { .. } => vec![],
     }
 }
 
