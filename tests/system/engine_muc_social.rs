@@ -125,6 +125,45 @@ async fn removed(events: &mut broadcast::Receiver<Event>) {
     .await;
 }
 
+async fn leaving_a_bookmarked_room_turns_its_autojoin_off(server: &'static XmppServer) {
+    let alice = server.create_user("alice");
+    let one = sign_in(server, &alice).await;
+    let room = new_room(server, "left");
+    one.session.set_bookmark(bookmark(&room, "ally", true)).await.unwrap();
+    eventually("joined for the bookmark", || one.session.room(&room).filter(|r| r.state == RoomState::Joined)).await;
+    one.session.leave_room(&room).await.unwrap();
+    eventually("autojoin off here", || one.session.bookmarks().into_iter().find(|b| b.room == room && !b.autojoin)).await;
+    let mut two = sign_in(server, &alice).await;
+    let fetched = expect_event(&mut two.events, "the bookmark in a new session", |e| match e {
+        Event::BookmarksChanged { bookmarks } => bookmarks.iter().find(|b| b.room == room).cloned(),
+        _ => None,
+    })
+    .await;
+    assert!(!fetched.autojoin, "the server has autojoin off: {fetched:?}");
+}
+
+async fn bookmarks_are_private_to_the_account(server: &'static XmppServer) {
+    let (alice, mallory) = (server.create_user("alice"), server.create_user("mallory"));
+    let one = sign_in(server, &alice).await;
+    let room = new_room(server, "private");
+    one.session.set_bookmark(Bookmark { name: Some("Secret plans".into()), ..bookmark(&room, "ally", false) }).await.unwrap();
+    let mut raw = raw_login(server, &mallory).await;
+    let answer = tokio::task::spawn_blocking(move || {
+        raw.iq(
+            "peek",
+            &format!(
+                "<iq type='get' id='peek' to='{}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:bookmarks:1'/></pubsub></iq>",
+                alice.jid
+            ),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(answer.contains("type='error'") || answer.contains("type=\"error\""), "{answer}");
+    assert!(!answer.contains("Secret plans") && !answer.contains(&room), "{answer}");
+}
+
 async fn a_forged_bookmark_push_joins_nothing_and_changes_nothing(server: &'static XmppServer) {
     let (alice, mallory) = (server.create_user("alice"), server.create_user("mallory"));
     let mut a = sign_in(server, &alice).await;
@@ -295,6 +334,8 @@ async fn the_room_configuration_form_is_fetched_and_submitted(server: &'static X
 
 on_both_servers!(
     bookmarks_follow_the_account_to_other_devices_and_new_sessions,
+    leaving_a_bookmarked_room_turns_its_autojoin_off,
+    bookmarks_are_private_to_the_account,
     a_forged_bookmark_push_joins_nothing_and_changes_nothing,
     invitations_arrive_without_joining_and_a_decline_reaches_the_inviter,
     mentions_are_marked_referenced_and_completed,

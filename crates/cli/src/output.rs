@@ -92,6 +92,7 @@ pub fn event_lines(event: &Event) -> Vec<Value> {
             vec![value]
         }
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
+        // Group chat is not shown by the CLI yet.
     }
 }
 
@@ -149,6 +150,7 @@ pub fn event_text(event: &Event, program: &str, is_room: impl Fn(&str) -> bool) 
         }
         Event::Error { error } => vec![format!("* Error: {error}")],
         Event::MessageSent { .. } | Event::ConversationsChanged { .. } => vec![],
+        // Group chat is not shown by the CLI yet.
     }
 }
 

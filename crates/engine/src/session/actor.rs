@@ -464,7 +464,8 @@ impl Actor {
             let (own, status) = session.own_presence();
             let _ = session.set_presence(own, status.as_deref()).await;
             let _ = session.command(super::Command::RejoinRooms).await;
-            tokio::spawn({ let session = session.clone(); async move { session.fetch_bookmarks().await } });
+            let bookmarks = session.clone();
+            tokio::spawn(async move { bookmarks.fetch_bookmarks().await });
             if let Some(state) = online {
                 session.shared.snapshot.lock().unwrap().connection = Some(state.clone());
                 let _ = session.shared.events.send(Event::ConnectionChanged { state });

@@ -214,6 +214,22 @@ impl Session {
         });
     }
 
+    /// The user left `room`: its bookmark stops joining it, here and on our other devices
+    /// (XEP-0402 §5.3: autojoin off), so it does not come back at the next session.
+    pub(super) fn room_left(&self, room: &str) {
+        self.save(|saved| {
+            saved.autojoined.remove(room);
+        });
+        let Some(bookmark) = self.bookmarks().into_iter().find(|b| b.room == room && b.autojoin) else { return };
+        let session = self.clone();
+        // In a task of its own: the caller may hold the bookmarks' turn (a retraction leaving).
+        tokio::spawn(async move {
+            if let Err(error) = session.set_bookmark(Bookmark { autojoin: false, ..bookmark }).await {
+                tracing::info!(%error, "autojoin of a room we left not turned off");
+            }
+        });
+    }
+
     async fn leave_autojoined(&self, room: &str) {
         let mut ours = false;
         self.save(|saved| ours = saved.autojoined.remove(room));

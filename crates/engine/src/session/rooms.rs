@@ -107,8 +107,10 @@ impl Session {
     pub async fn leave_room(&self, room: &str) -> Result<()> {
         let room = parse_room_jid(room)?;
         let (reply, answer) = oneshot::channel();
-        self.command(Command::LeaveRoom { room, reply }).await?;
-        answer.await.map_err(|_| EngineError::NotConnected)?
+        self.command(Command::LeaveRoom { room: room.clone(), reply }).await?;
+        answer.await.map_err(|_| EngineError::NotConnected)??;
+        self.room_left(room.as_str());
+        Ok(())
     }
 
     /// The rooms we are in, joining, or were removed from (see `Room::state`).
