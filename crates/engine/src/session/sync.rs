@@ -127,37 +127,22 @@ fn page_request() -> PageRequest {
     PageRequest { max: PAGE_SIZE, ..PageRequest::default() }
 }
 
-/// Pages forward to the end of the archive; returns the new incoming messages. Each page is
-/// stored while the next one is on its way (in order: one store task at a time).
+/// Pages forward to the end of the archive; returns the new incoming messages.
 async fn forward_from(session: &Session, first: PageRequest) -> Result<u32> {
     let mut request = first;
     let mut received = 0;
-    let mut storing: Option<tokio::task::JoinHandle<Result<u32>>> = None;
     loop {
-        let page = session.archive_page(request.clone()).await;
-        if let Some(previous) = storing.take() {
-            received += previous.await.expect("store task")?;
-        }
-        let page = page?;
+        let page = session.archive_page(request.clone()).await?;
         let complete = page.end.complete;
         let last = page.end.last.clone();
-        storing = Some(tokio::spawn(store_page(session.clone(), page.messages, last.clone())));
-        match last {
-            Some(last) if !complete && request.after.as_deref() != Some(last.as_str()) => {
-                request = PageRequest { after: Some(last), ..page_request() };
-            }
-            _ => return Ok(received + storing.take().unwrap().await.expect("store task")?),
-        }
-    }
-}
-
-/// Stores one forward page, then moves the checkpoint to its last archive id.
-async fn store_page(session: Session, messages: Vec<NewMessage>, last: Option<String>) -> Result<u32> {
-    let received = store_new(&session, messages).await?;
-    if let Some(last) = last {
+        received += store_new(session, page.messages).await?;
+        let Some(last) = last else { return Ok(received) };
         save_checkpoint(&session.shared.store, &last);
+        if complete || request.after.as_deref() == Some(last.as_str()) {
+            return Ok(received);
+        }
+        request = PageRequest { after: Some(last), ..page_request() };
     }
-    Ok(received)
 }
 
 /// The newest messages of the archive, stored as already-read history.
