@@ -46,6 +46,13 @@ const COMMANDS: &[&str] = &[
     "set_affiliation",
     "ban",
     "destroy_room",
+    "invite",
+    "decline_invitation",
+    "complete_nick",
+    "bookmarks",
+    "set_bookmark",
+    "remove_bookmark",
+    "retract_room_message",
 ];
 
 fn main() {

@@ -1,7 +1,7 @@
 // The group chat half of MockBackend: rooms on a pretend MUC service, with occupants, join
 // errors as the engine types them, moderation (refused unless our role/affiliation allows it).
 
-import type { AppError, Affiliation, Message, Occupant, Role, Room, RoomListing } from './bindings';
+import type { AppError, Affiliation, Bookmark, Invitation, Message, Occupant, Role, Room, RoomListing } from './bindings';
 import type { EngineEvent } from './backend';
 
 export interface MockRoom {
@@ -37,6 +37,7 @@ export class MockRooms {
   private available = new Map<string, MockRoom>();
   private joined = new Map<string, Room>();
   private members = new Map<string, Map<string, Occupant>>();
+  private bookmarkList: Bookmark[] = [];
 
   constructor(
     rooms: MockRoom[],
@@ -217,6 +218,55 @@ export class MockRooms {
     if (joined.affiliation !== 'owner') throw this.forbidden(room);
     this.setState(room, { state: 'left', reason: 'destroyed', text: reason });
     this.available.delete(room);
+  }
+
+  // ---- social: invitations, completion, bookmarks, moderation of messages ----
+
+  /** Someone invites us (as the engine reports a checked invitation). */
+  invited(invitation: Invitation) {
+    this.host.emit({ type: 'invitation_received', invitation: structuredClone(invitation) });
+  }
+
+  async invite(room: string, jid: string) {
+    this.mustBeIn(room);
+    if (!jid.includes('@') && !jid.includes('.')) throw this.fail({ code: 'invalid_jid', input: jid, reason: 'no domain' }, `'${jid}' is not a valid address: no domain`);
+  }
+
+  async declineInvitation() {
+    this.host.requireSession();
+  }
+
+  /** Like the engine: case-insensitive prefix (a leading @ is fine), our own nick left out. */
+  async completeNick(room: string, prefix: string): Promise<string[]> {
+    this.host.requireSession();
+    const own = this.joined.get(room)?.nick;
+    const wanted = prefix.replace(/^@/, '').toLowerCase();
+    return [...(this.members.get(room)?.keys() ?? [])]
+      .filter((nick) => nick !== own && nick.toLowerCase().startsWith(wanted))
+      .sort((a, b) => a.localeCompare(b));
+  }
+
+  async bookmarks(): Promise<Bookmark[]> {
+    this.host.requireSession();
+    return structuredClone(this.bookmarkList);
+  }
+
+  async setBookmark(bookmark: Bookmark) {
+    this.host.requireSession();
+    this.bookmarkList = [...this.bookmarkList.filter((b) => b.room !== bookmark.room), structuredClone(bookmark)];
+    this.host.emit({ type: 'bookmarks_changed', bookmarks: structuredClone(this.bookmarkList) });
+  }
+
+  async removeBookmark(room: string) {
+    this.host.requireSession();
+    this.bookmarkList = this.bookmarkList.filter((b) => b.room !== room);
+    this.host.emit({ type: 'bookmarks_changed', bookmarks: structuredClone(this.bookmarkList) });
+  }
+
+  async retractRoomMessage(room: string, id: number, reason: string | null) {
+    const joined = this.mustBeIn(room);
+    this.requireRole(joined, 'moderator');
+    this.host.emit({ type: 'message_retracted', id, conversation: room, reason });
   }
 
   private setRoomField(room: string, change: Partial<Room>) {
