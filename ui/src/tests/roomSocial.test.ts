@@ -1,0 +1,101 @@
+import { render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import App from '../App.svelte';
+import type { Invitation } from '../lib/bindings';
+import { occupant, type MockRoom } from '../lib/mockBackend';
+import { flush, signedIn } from './fixtures';
+
+const TEA = 'tea@muc.localhost';
+const SECRET = 'secret@muc.localhost';
+
+const rooms: MockRoom[] = [
+  {
+    jid: TEA,
+    name: 'Tea room',
+    occupants: [occupant('bob', 'moderator', 'owner'), occupant('carol', 'participant', 'none', 'carol@localhost'), occupant('Cedric')],
+  },
+  { jid: SECRET, name: 'Secret', password: 'sesame' },
+];
+
+async function app(options: { rooms?: MockRoom[] } = {}) {
+  const { store, backend } = await signedIn({ rooms: options.rooms ?? rooms });
+  render(App, { store });
+  await flush();
+  return { store, backend };
+}
+
+const invitation = (over: Partial<Invitation> = {}): Invitation => ({
+  room: SECRET,
+  from: 'bob@localhost',
+  reason: 'tea <b>time</b>',
+  password: 'sesame',
+  kind: 'direct',
+  ...over,
+});
+
+describe('invitations', () => {
+  it('asks before joining: Join opens the join dialog with the room and password, never joins by itself', async () => {
+    const user = userEvent.setup();
+    const { backend } = await app();
+    backend.roomsMock.invited(invitation());
+    await flush();
+    const region = screen.getByRole('region', { name: 'Invitations' });
+    const prompt = within(region).getByRole('group', { name: 'bob@localhost invites you to secret@muc.localhost (tea <b>time</b>)' });
+    expect(region.querySelector('b')).toBeNull();
+    expect(backend.calls.some((c) => c.command === 'joinRoom')).toBe(false);
+    await user.click(within(prompt).getByRole('button', { name: 'Join…' }));
+    await flush();
+    const dialog = screen.getByRole('dialog', { name: 'Join room' });
+    expect(within(dialog).getByRole('textbox', { name: 'Room address' })).toHaveValue(SECRET);
+    expect(within(dialog).getByLabelText('Room password')).toHaveValue('sesame');
+    expect(screen.queryByRole('region', { name: 'Invitations' })).not.toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }));
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'joinRoom')?.args).toEqual([SECRET, 'alice', 'sesame']);
+    expect(screen.getByRole('main', { name: 'Room Secret' })).toBeInTheDocument();
+  });
+
+  it('declines with decline_invitation, and shows when someone declined ours', async () => {
+    const user = userEvent.setup();
+    const { backend } = await app();
+    const sent = invitation({ password: null, reason: null });
+    backend.roomsMock.invited(sent);
+    await flush();
+    const prompt = screen.getByRole('group', { name: 'bob@localhost invites you to secret@muc.localhost' });
+    await user.click(within(prompt).getByRole('button', { name: 'Decline' }));
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'declineInvitation')?.args).toEqual([sent, null]);
+    expect(screen.queryByRole('region', { name: 'Invitations' })).not.toBeInTheDocument();
+
+    backend.emit({ type: 'invitation_declined', room: TEA, by: 'dave@localhost', reason: 'busy' });
+    await flush();
+    const declined = screen.getByText('dave@localhost declined your invitation to tea@muc.localhost: busy');
+    expect(declined.closest('[role="status"]')).not.toBeNull();
+    await user.click(within(declined.closest('[role="status"]') as HTMLElement).getByRole('button', { name: 'Dismiss' }));
+    expect(screen.queryByText(/declined your invitation/)).toBeNull();
+  });
+
+  it('invites someone from the room header with an optional reason; a refusal stays in the dialog', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const pane = screen.getByRole('main', { name: 'Room Tea room' });
+    await user.click(within(pane).getByRole('button', { name: 'Invite…' }));
+    const dialog = screen.getByRole('alertdialog', { name: 'Invite to Tea room' });
+    const address = within(dialog).getByRole('textbox', { name: 'Address' });
+    expect(address).toHaveFocus();
+    await user.type(address, 'nodomain{Enter}');
+    await flush();
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('not a valid address');
+    await user.clear(address);
+    await user.type(address, 'dave@localhost');
+    await user.type(within(dialog).getByRole('textbox', { name: 'Reason (optional)' }), 'tea?{Enter}');
+    await flush();
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    expect(backend.calls.filter((c) => c.command === 'invite').at(-1)?.args).toEqual([TEA, 'dave@localhost', 'tea?']);
+    expect(within(pane).getByRole('button', { name: 'Invite…' })).toHaveFocus();
+  });
+});
