@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import App from '../App.svelte';
 import type { Invitation } from '../lib/bindings';
 import { occupant, type MockRoom } from '../lib/mockBackend';
+import { insertMention, mentionAt } from '../lib/completion';
 import { flush, signedIn } from './fixtures';
 
 const TEA = 'tea@muc.localhost';
@@ -97,5 +98,80 @@ describe('invitations', () => {
     expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
     expect(backend.calls.filter((c) => c.command === 'invite').at(-1)?.args).toEqual([TEA, 'dave@localhost', 'tea?']);
     expect(within(pane).getByRole('button', { name: 'Invite…' })).toHaveFocus();
+  });
+});
+
+describe('@-completion in a room', () => {
+  it('finds the @word before the caret and inserts `@nick `', () => {
+    expect(mentionAt('hi @ca', 6)).toEqual({ start: 3, prefix: 'ca' });
+    expect(mentionAt('@b', 2)).toEqual({ start: 0, prefix: 'b' });
+    expect(mentionAt('mail a@b', 8)).toBeNull();
+    expect(mentionAt('hi @', 4)).toBeNull();
+    expect(mentionAt('hi @ca there', 12)).toBeNull();
+    expect(insertMention('hi @ca', 3, 6, 'carol')).toEqual({ text: 'hi @carol ', caret: 10 });
+    expect(insertMention('hi @ca, tea?', 3, 6, 'carol')).toEqual({ text: 'hi @carol, tea?', caret: 9 });
+    expect(insertMention('hi @cax more', 3, 6, 'carol')).toEqual({ text: 'hi @carol more', caret: 10 });
+    expect(insertMention('@bo', 0, 3, 'Bob Smith')).toEqual({ text: '@Bob Smith ', caret: 11 });
+  });
+
+  it('offers the nicks from complete_nick in a listbox: Down, Enter inserts; Tab; Escape closes', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const pane = screen.getByRole('main', { name: 'Room Tea room' });
+    const field = within(pane).getByRole('textbox', { name: 'Message' });
+    await user.type(field, 'hi @c');
+    await flush();
+    expect(backend.calls.filter((c) => c.command === 'completeNick').at(-1)?.args).toEqual([TEA, 'c']);
+    const list = within(pane).getByRole('listbox', { name: 'Nicknames' });
+    const options = within(list).getAllByRole('option');
+    expect(options.map((o) => o.textContent?.trim())).toEqual(['carol', 'Cedric']);
+    expect(field).toHaveAttribute('aria-activedescendant', options[0].id);
+    expect(options[0]).toHaveAttribute('aria-selected', 'true');
+    await user.keyboard('{ArrowDown}');
+    expect(field).toHaveAttribute('aria-activedescendant', options[1].id);
+    await user.keyboard('{ArrowDown}');
+    expect(field).toHaveAttribute('aria-activedescendant', options[0].id);
+    await user.keyboard('{ArrowUp}{Enter}');
+    await flush();
+    expect(field).toHaveValue('hi @Cedric ');
+    expect(store.drafts[TEA]).toBe('hi @Cedric ');
+    expect(within(pane).queryByRole('listbox')).toBeNull();
+    expect(backend.calls.some((c) => c.command === 'sendRoomMessage')).toBe(false);
+
+    await user.type(field, 'and @b');
+    await flush();
+    expect(within(within(pane).getByRole('listbox', { name: 'Nicknames' })).getAllByRole('option').map((o) => o.textContent?.trim())).toEqual(['bob']);
+    await user.keyboard('{Tab}');
+    await flush();
+    expect(field).toHaveValue('hi @Cedric and @bob ');
+    expect(field).toHaveFocus();
+
+    await user.type(field, '@a');
+    await flush();
+    // Our own nick is not offered: nothing matches, no list.
+    expect(within(pane).queryByRole('listbox')).toBeNull();
+    await user.type(field, '{Backspace}{Backspace}@c');
+    await flush();
+    expect(within(pane).getByRole('listbox', { name: 'Nicknames' })).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(within(pane).queryByRole('listbox')).toBeNull();
+    expect(field).not.toHaveAttribute('aria-activedescendant');
+    await user.keyboard('{Enter}');
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'sendRoomMessage')?.args).toEqual([TEA, 'hi @Cedric and @bob @c']);
+  });
+
+  it('offers nothing in a one-to-one conversation', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app();
+    await store.select('bob@localhost');
+    await flush();
+    await user.type(screen.getByRole('textbox', { name: 'Message' }), 'hi @b');
+    await flush();
+    expect(screen.queryByRole('listbox')).toBeNull();
+    expect(backend.calls.some((c) => c.command === 'completeNick')).toBe(false);
   });
 });
