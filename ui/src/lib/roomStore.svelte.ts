@@ -10,7 +10,7 @@ export class RoomStore {
   /** Occupants per room, by nick. */
   occupants = $state.raw<Record<string, Record<string, Occupant>>>({});
   /** Whether the join dialog is open (and what it starts with). */
-  joinDialog = $state<{ room?: string; password?: string } | null>(null);
+  joinDialog = $state<{ room?: string; password?: string; nick?: string } | null>(null);
   /** Invitations waiting for the user's answer (never joined by themselves). */
   invitations = $state.raw<Invitation[]>([]);
   /** A short word about the last invitation someone declined (or null). */
@@ -222,6 +222,31 @@ export class RoomStore {
     } catch {
       return [];
     }
+  }
+
+  /** Bookmarked rooms we are not in, by name. */
+  get bookmarksNotJoined(): Bookmark[] {
+    return Object.values(this.bookmarks)
+      .filter((b) => this.rooms[b.room]?.state.state !== 'joined')
+      .sort((a, b) => (a.name ?? a.room).localeCompare(b.name ?? b.room));
+  }
+
+  /** Opens the join dialog for a bookmark (its nick and password filled in). */
+  joinBookmark(bookmark: Bookmark) {
+    this.joinDialog = { room: bookmark.room, ...(bookmark.nick ? { nick: bookmark.nick } : {}), ...(bookmark.password ? { password: bookmark.password } : {}) };
+  }
+
+  /** Bookmarks a room we are in (name and nick from the room; an existing password kept). */
+  bookmarkRoom(room: string, autojoin: boolean): Promise<UiError | null> {
+    const joined = this.rooms[room];
+    const existing = this.bookmarks[room];
+    return this.setBookmark({
+      room,
+      name: joined?.name ?? existing?.name ?? null,
+      nick: joined?.nick ?? existing?.nick ?? null,
+      password: existing?.password ?? null,
+      autojoin,
+    });
   }
 
   setBookmark(bookmark: Bookmark): Promise<UiError | null> {

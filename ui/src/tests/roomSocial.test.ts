@@ -175,3 +175,61 @@ describe('@-completion in a room', () => {
     expect(backend.calls.some((c) => c.command === 'completeNick')).toBe(false);
   });
 });
+
+describe('bookmarks', () => {
+  it('bookmarks the open room with a pressed toggle, sets autojoin, and removes it', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const pane = screen.getByRole('main', { name: 'Room Tea room' });
+    const toggle = within(pane).getByRole('button', { name: 'Bookmark' });
+    expect(toggle).toHaveAttribute('aria-pressed', 'false');
+    expect(within(pane).queryByRole('checkbox', { name: 'Join at sign-in' })).toBeNull();
+    await user.click(toggle);
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'setBookmark')?.args).toEqual([{ room: TEA, name: 'Tea room', nick: 'alice', password: null, autojoin: false }]);
+    expect(toggle).toHaveAttribute('aria-pressed', 'true');
+    const autojoin = within(pane).getByRole('checkbox', { name: 'Join at sign-in' });
+    expect(autojoin).not.toBeChecked();
+    await user.click(autojoin);
+    await flush();
+    expect(backend.calls.filter((c) => c.command === 'setBookmark').at(-1)?.args).toEqual([{ room: TEA, name: 'Tea room', nick: 'alice', password: null, autojoin: true }]);
+    expect(within(pane).getByRole('checkbox', { name: 'Join at sign-in' })).toBeChecked();
+    // We are in the room: it is not listed again under Bookmarks.
+    expect(screen.queryByRole('list', { name: 'Bookmarks' })).toBeNull();
+    await user.click(toggle);
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'removeBookmark')?.args).toEqual([TEA]);
+    expect(toggle).toHaveAttribute('aria-pressed', 'false');
+  });
+
+  it('lists bookmarked rooms we are not in, as text, with Join opening the prefilled join dialog', async () => {
+    const user = userEvent.setup();
+    const { backend } = await app();
+    await backend.setBookmark({ room: SECRET, name: 'Secret <i>club</i>', nick: 'ali', password: 'sesame', autojoin: false });
+    await flush();
+    const list = screen.getByRole('list', { name: 'Bookmarks' });
+    const item = within(list).getByRole('listitem', { name: 'Secret <i>club</i>' });
+    expect(list.querySelector('i')).toBeNull();
+    await user.click(within(item).getByRole('button', { name: 'Join Secret <i>club</i>' }));
+    await flush();
+    const dialog = screen.getByRole('dialog', { name: 'Join room' });
+    expect(within(dialog).getByRole('textbox', { name: 'Room address' })).toHaveValue(SECRET);
+    expect(within(dialog).getByRole('textbox', { name: 'Nickname' })).toHaveValue('ali');
+    expect(within(dialog).getByLabelText('Room password')).toHaveValue('sesame');
+    await user.click(within(dialog).getByRole('button', { name: 'Join' }));
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'joinRoom')?.args).toEqual([SECRET, 'ali', 'sesame']);
+    expect(screen.queryByRole('list', { name: 'Bookmarks' })).toBeNull();
+  });
+
+  it('reads the bookmarks at sign-in', async () => {
+    const { store, backend } = await signedIn({ rooms });
+    await backend.setBookmark({ room: SECRET, name: null, nick: null, password: null, autojoin: true });
+    store.rooms.clear();
+    await store.reload();
+    expect(store.rooms.bookmarksNotJoined.map((b) => b.room)).toEqual([SECRET]);
+  });
+});
