@@ -71,6 +71,11 @@ export class MockRooms {
     this.host.emit({ type: 'room_changed', room: structuredClone(next) });
   }
 
+  /** Our role in a joined room changes (a moderator took ours away, …). */
+  setOwnRole(room: string, role: Role) {
+    if (this.joined.has(room)) this.setRoomField(room, { role });
+  }
+
   /** An occupant writes in the room. */
   receive(room: string, nick: string, body: string, mentionsMe = false): Message {
     const message: Message = {

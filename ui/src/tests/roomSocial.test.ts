@@ -233,3 +233,56 @@ describe('bookmarks', () => {
     expect(store.rooms.bookmarksNotJoined.map((b) => b.room)).toEqual([SECRET]);
   });
 });
+
+describe('moderator retraction', () => {
+  const moderated: MockRoom[] = [{ ...rooms[0], role: 'moderator' }];
+
+  it('lets a moderator remove someone’s message after confirming, with a reason; a refusal is shown', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app({ rooms: moderated });
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const pane = screen.getByRole('main', { name: 'Room Tea room' });
+    const spam = backend.roomsMock.receive(TEA, 'carol', 'buy cheap tea');
+    const other = backend.roomsMock.receive(TEA, 'bob', 'hello');
+    await user.type(within(pane).getByRole('textbox', { name: 'Message' }), 'mine{Enter}');
+    await flush();
+    const log = within(pane).getByRole('log', { name: 'Messages in Tea room' });
+    // Our own messages have no Remove action.
+    expect(within(within(log).getByRole('article', { name: /^You, / })).queryByRole('button', { name: 'Remove message…' })).toBeNull();
+    const carol = within(log).getByRole('article', { name: /^carol, / });
+    await user.click(within(carol).getByRole('button', { name: 'Remove message…' }));
+    const dialog = screen.getByRole('alertdialog', { name: 'Remove carol’s message?' });
+    await user.type(within(dialog).getByRole('textbox', { name: 'Reason (optional)' }), 'spam{Enter}');
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'retractRoomMessage')?.args).toEqual([TEA, spam.id, 'spam']);
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    const removed = within(log).getByRole('article', { name: /^carol, / });
+    expect(within(removed).getByText('This message was removed by a moderator.')).toBeInTheDocument();
+    expect(within(removed).queryByRole('button', { name: 'Remove message…' })).toBeNull();
+
+    // The room takes our moderation away while we confirm: its refusal stays in the dialog.
+    await user.click(within(within(log).getByRole('article', { name: /^bob, / })).getByRole('button', { name: 'Remove message…' }));
+    backend.roomsMock.setOwnRole(TEA, 'participant');
+    await flush();
+    const refused = screen.getByRole('alertdialog', { name: 'Remove bob’s message?' });
+    await user.click(within(refused).getByRole('button', { name: 'Remove message' }));
+    await flush();
+    expect(within(refused).getByRole('alert')).toHaveTextContent('You are not allowed to do that');
+    expect(backend.calls.filter((c) => c.command === 'retractRoomMessage').at(-1)?.args).toEqual([TEA, other.id, null]);
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(within(log).queryByRole('button', { name: 'Remove message…' })).toBeNull();
+  });
+
+  it('offers no removal to participants', async () => {
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    backend.roomsMock.receive(TEA, 'carol', 'hello');
+    await flush();
+    expect(screen.getByRole('article', { name: /^carol, / })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Remove message…' })).toBeNull();
+  });
+});
