@@ -53,6 +53,7 @@ const COMMANDS: &[&str] = &[
     "set_bookmark",
     "remove_bookmark",
     "retract_room_message",
+    "send_private_message",
 ];
 
 fn main() {

@@ -319,6 +319,12 @@ pub async fn retract_room_message(state: State<'_, AppState>, room: String, id: 
     engine(state.session()?.retract_room_message(&room, id, optional(reason).as_deref()).await)
 }
 
+/// A private message to `nick` in `room`; its conversation is `room@service/nick`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn send_private_message(state: State<'_, AppState>, room: String, nick: String, body: String) -> CommandResult<Message> {
+    engine(state.session()?.send_private_message(&room, &nick, &body).await)
+}
+
 /// The schemes of the links the user may open from a message. Everything else (file:, smb:,
 /// javascript:, data:, custom handlers, …) is refused: URL handlers are a way into the machine.
 pub const LINK_SCHEMES: [&str; 4] = ["http", "https", "xmpp", "mailto"];

@@ -164,6 +164,7 @@ fn main() {
             commands::set_bookmark,
             commands::remove_bookmark,
             commands::retract_room_message,
+            commands::send_private_message,
         ])
         .build(context)
         .expect("Rapport could not start its window");

@@ -108,6 +108,8 @@ export interface Backend {
   removeBookmark(room: string): Promise<void>;
   /** A moderator removes someone's message from the room (comes back as `message_retracted`). */
   retractRoomMessage(room: string, id: number, reason: string | null): Promise<void>;
+  /** A private message to an occupant; its conversation is `room/nick`. */
+  sendPrivateMessage(room: string, nick: string, body: string): Promise<Message>;
 
   onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten>;
   onSessionChanged(handler: (status: Status) => void): Promise<Unlisten>;
@@ -215,6 +217,9 @@ export class TauriBackend implements Backend {
   removeBookmark(room: string) { return this.call<void>('remove_bookmark', { room }); }
   retractRoomMessage(room: string, id: number, reason: string | null) {
     return this.call<void>('retract_room_message', { room, id, reason });
+  }
+  sendPrivateMessage(room: string, nick: string, body: string) {
+    return this.call<Message>('send_private_message', { room, nick, body });
   }
 
   onEngineEvent(handler: (event: EngineEvent) => void) { return this.on('engine-event', handler); }

@@ -571,6 +571,7 @@ export class MockBackend implements Backend {
   bookmarks() { this.log('bookmarks'); return this.roomsMock.bookmarks(); }
   setBookmark(bookmark: Bookmark) { this.log('setBookmark', bookmark); return this.roomsMock.setBookmark(bookmark); }
   removeBookmark(room: string) { this.log('removeBookmark', room); return this.roomsMock.removeBookmark(room); }
+  sendPrivateMessage(room: string, nick: string, body: string) { this.log('sendPrivateMessage', room, nick, body); return this.roomsMock.sendPrivateMessage(room, nick, body); }
   retractRoomMessage(room: string, id: number, reason: string | null) { this.log('retractRoomMessage', room, id, reason); return this.roomsMock.retractRoomMessage(room, id, reason); }
 
   async onOpenConversation(handler: (jid: string) => void): Promise<Unlisten> {

@@ -176,6 +176,30 @@ export class MockRooms {
     return structuredClone(message);
   }
 
+  async sendPrivateMessage(room: string, nick: string, body: string): Promise<Message> {
+    const account = this.host.requireSession();
+    const joined = this.mustBeIn(room);
+    if (!this.members.get(room)?.has(nick)) throw this.fail({ code: 'server_error', condition: 'item-not-found', text: null }, 'The server answered with an error: item-not-found');
+    const conversation = `${room}/${nick}`;
+    const message: Message = {
+      id: this.host.newId(),
+      conversation,
+      direction: 'outgoing',
+      sender: `${room}/${joined.nick}`,
+      body,
+      timestamp: Date.now(),
+      origin_id: `o-${account}-${Date.now()}`,
+      stanza_id: null,
+      state: 'sent',
+      read: true,
+      mentions_me: false,
+      retracted: false,
+    };
+    this.host.store(message);
+    this.host.conversationChanged(conversation);
+    return structuredClone(message);
+  }
+
   async changeNick(room: string, nick: string): Promise<Room> {
     const joined = this.mustBeIn(room);
     if (this.members.get(room)?.has(nick)) throw this.fail({ code: 'nickname_conflict', room, nick }, `The nickname ${nick} is already taken in ${room}.`);

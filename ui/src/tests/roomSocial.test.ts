@@ -286,3 +286,25 @@ describe('moderator retraction', () => {
     expect(screen.queryByRole('button', { name: 'Remove message…' })).toBeNull();
   });
 });
+
+describe('private messages', () => {
+  it('opens the room/nick conversation from the occupant list and sends with send_private_message', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const panel = screen.getByRole('complementary', { name: 'Occupant list' });
+    expect(within(panel).queryByRole('button', { name: 'Send private message to alice' })).toBeNull();
+    await user.click(within(panel).getByRole('button', { name: 'Send private message to carol' }));
+    await flush();
+    expect(store.selected).toBe(`${TEA}/carol`);
+    const pane = screen.getByRole('main', { name: 'Conversation with carol in Tea room' });
+    expect(within(pane).queryByRole('button', { name: 'Add to contacts…' })).toBeNull();
+    await user.type(within(pane).getByRole('textbox', { name: 'Message' }), 'psst{Enter}');
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'sendPrivateMessage')?.args).toEqual([TEA, 'carol', 'psst']);
+    expect(backend.calls.some((c) => c.command === 'sendRoomMessage' || c.command === 'sendMessage' || c.command === 'setChatState')).toBe(false);
+    expect(within(within(pane).getByRole('log', { name: 'Messages with carol in Tea room' })).getByText('psst')).toBeInTheDocument();
+  });
+});
