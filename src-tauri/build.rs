@@ -54,6 +54,8 @@ const COMMANDS: &[&str] = &[
     "remove_bookmark",
     "retract_room_message",
     "send_private_message",
+    "room_config",
+    "submit_room_config",
 ];
 
 fn main() {

@@ -7,6 +7,7 @@ use tauri::{AppHandle, State};
 use rapport_engine::types::{Affiliation, ChatState, ContactPresence, Conversation, Message, Occupant, OwnPresence, Role, Room, RoomListing, RosterItem, SearchHit};
 
 use rapport_engine::pipeline::bookmarks::Bookmark;
+use rapport_engine::pipeline::forms::{Answers, Form};
 use rapport_engine::pipeline::invitations::Invitation;
 
 use crate::dto::{AppError, ErrorKind, SignInRequest, Status};
@@ -323,6 +324,19 @@ pub async fn retract_room_message(state: State<'_, AppState>, room: String, id: 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn send_private_message(state: State<'_, AppState>, room: String, nick: String, body: String) -> CommandResult<Message> {
     engine(state.session()?.send_private_message(&room, &nick, &body).await)
+}
+
+/// The room's configuration form (owners only: `room_forbidden` otherwise).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn room_config(state: State<'_, AppState>, room: String) -> CommandResult<Form> {
+    engine(state.session()?.room_config(&room).await)
+}
+
+/// Submits the room's configuration: field var → values (the engine checks them against the
+/// form the room asks now).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn submit_room_config(state: State<'_, AppState>, room: String, answers: Answers) -> CommandResult<()> {
+    engine(state.session()?.submit_room_config(&room, &answers).await)
 }
 
 /// The schemes of the links the user may open from a message. Everything else (file:, smb:,

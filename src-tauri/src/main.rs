@@ -165,6 +165,8 @@ fn main() {
             commands::remove_bookmark,
             commands::retract_room_message,
             commands::send_private_message,
+            commands::room_config,
+            commands::submit_room_config,
         ])
         .build(context)
         .expect("Rapport could not start its window");

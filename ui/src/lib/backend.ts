@@ -10,6 +10,7 @@ import type {
   ContactPresence,
   Conversation,
   Event as EngineEvent,
+  Form,
   Invitation,
   Message,
   Occupant,
@@ -108,6 +109,10 @@ export interface Backend {
   removeBookmark(room: string): Promise<void>;
   /** A moderator removes someone's message from the room (comes back as `message_retracted`). */
   retractRoomMessage(room: string, id: number, reason: string | null): Promise<void>;
+  /** The room's configuration form (owners only). */
+  roomConfig(room: string): Promise<Form>;
+  /** Submits the configuration: field var → values. */
+  submitRoomConfig(room: string, answers: Record<string, string[]>): Promise<void>;
   /** A private message to an occupant; its conversation is `room/nick`. */
   sendPrivateMessage(room: string, nick: string, body: string): Promise<Message>;
 
@@ -218,6 +223,8 @@ export class TauriBackend implements Backend {
   retractRoomMessage(room: string, id: number, reason: string | null) {
     return this.call<void>('retract_room_message', { room, id, reason });
   }
+  roomConfig(room: string) { return this.call<Form>('room_config', { room }); }
+  submitRoomConfig(room: string, answers: Record<string, string[]>) { return this.call<void>('submit_room_config', { room, answers }); }
   sendPrivateMessage(room: string, nick: string, body: string) {
     return this.call<Message>('send_private_message', { room, nick, body });
   }

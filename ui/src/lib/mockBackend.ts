@@ -9,6 +9,7 @@ import type {
   ConnectionState,
   ContactPresence,
   Conversation,
+  Form,
   Invitation,
   Message,
   OwnPresence,
@@ -571,6 +572,8 @@ export class MockBackend implements Backend {
   bookmarks() { this.log('bookmarks'); return this.roomsMock.bookmarks(); }
   setBookmark(bookmark: Bookmark) { this.log('setBookmark', bookmark); return this.roomsMock.setBookmark(bookmark); }
   removeBookmark(room: string) { this.log('removeBookmark', room); return this.roomsMock.removeBookmark(room); }
+  roomConfig(room: string): Promise<Form> { this.log('roomConfig', room); return this.roomsMock.roomConfig(room); }
+  submitRoomConfig(room: string, answers: Record<string, string[]>) { this.log('submitRoomConfig', room, answers); return this.roomsMock.submitRoomConfig(room, answers); }
   sendPrivateMessage(room: string, nick: string, body: string) { this.log('sendPrivateMessage', room, nick, body); return this.roomsMock.sendPrivateMessage(room, nick, body); }
   retractRoomMessage(room: string, id: number, reason: string | null) { this.log('retractRoomMessage', room, id, reason); return this.roomsMock.retractRoomMessage(room, id, reason); }
 

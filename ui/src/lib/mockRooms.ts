@@ -1,7 +1,7 @@
 // The group chat half of MockBackend: rooms on a pretend MUC service, with occupants, join
 // errors as the engine types them, moderation (refused unless our role/affiliation allows it).
 
-import type { AppError, Affiliation, Bookmark, Invitation, Message, Occupant, Role, Room, RoomListing } from './bindings';
+import type { AppError, Affiliation, Bookmark, Form, Invitation, Message, Occupant, Role, Room, RoomListing } from './bindings';
 import type { EngineEvent } from './backend';
 
 export interface MockRoom {
@@ -31,6 +31,36 @@ type Fail = (kind: Record<string, unknown> & { code: string }, message: string) 
 
 export function occupant(nick: string, role: Role = 'participant', affiliation: Affiliation = 'none', realJid: string | null = null): Occupant {
   return { nick, role, affiliation, availability: 'available', status: null, real_jid: realJid, occupant_id: null };
+}
+
+/** A room configuration form like ejabberd's (a few fields of each kind). */
+export function sampleConfig(name: string): Form {
+  const field = (f: Partial<Form['fields'][number]> & Pick<Form['fields'][number], 'kind'>): Form['fields'][number] => ({
+    var: null, label: null, required: false, values: [], options: [], desc: null, ...f,
+  });
+  return {
+    kind: 'form',
+    form_type: 'http://jabber.org/protocol/muc#roomconfig',
+    title: 'Room configuration',
+    instructions: null,
+    fields: [
+      field({ var: 'FORM_TYPE', kind: 'hidden', values: ['http://jabber.org/protocol/muc#roomconfig'] }),
+      field({ kind: 'fixed', values: ['Basic settings'] }),
+      field({ var: 'muc#roomconfig_roomname', label: 'Room title', kind: 'text-single', required: true, values: [name] }),
+      field({ var: 'muc#roomconfig_roomdesc', label: 'Description', kind: 'text-multi', values: [] }),
+      field({ var: 'muc#roomconfig_persistentroom', label: 'Make room persistent', kind: 'boolean', values: ['0'] }),
+      field({
+        var: 'muc#roomconfig_whois', label: 'Who may see real addresses', kind: 'list-single', values: ['moderators'],
+        options: [{ label: 'Moderators only', value: 'moderators' }, { label: 'Anyone', value: 'anyone' }],
+      }),
+      field({
+        var: 'muc#roomconfig_presencebroadcast', label: 'Broadcast presence of', kind: 'list-multi', values: ['moderator', 'participant'],
+        options: [{ label: 'Moderators', value: 'moderator' }, { label: 'Participants', value: 'participant' }, { label: 'Visitors', value: 'visitor' }],
+      }),
+      field({ var: 'muc#roomconfig_roomadmins', label: 'Room admins', kind: 'jid-multi', desc: 'One address per line.', values: [] }),
+      field({ var: 'muc#roomconfig_roomsecret', label: 'Password', kind: 'text-private', values: [] }),
+    ],
+  };
 }
 
 export class MockRooms {
@@ -71,9 +101,35 @@ export class MockRooms {
     this.host.emit({ type: 'room_changed', room: structuredClone(next) });
   }
 
+  /** The configuration forms of rooms (tests may replace one). */
+  readonly configs = new Map<string, Form>();
+
+  async roomConfig(room: string): Promise<Form> {
+    const joined = this.mustBeIn(room);
+    if (joined.affiliation !== 'owner') throw this.forbidden(room);
+    return structuredClone(this.configs.get(room) ?? sampleConfig(this.available.get(room)?.name ?? ''));
+  }
+
+  async submitRoomConfig(room: string, answers: Record<string, string[]>) {
+    const form = await this.roomConfig(room);
+    for (const field of form.fields) {
+      if (field.var === null || !(field.var in answers)) continue;
+      if (field.required && !answers[field.var].some((v) => v.trim())) {
+        throw this.fail({ code: 'invalid_input', what: 'room configuration', reason: `${field.label ?? field.var} is required` }, `Invalid room configuration: ${field.label ?? field.var} is required`);
+      }
+      field.values = answers[field.var];
+    }
+    this.configs.set(room, form);
+  }
+
   /** Our role in a joined room changes (a moderator took ours away, …). */
   setOwnRole(room: string, role: Role) {
     if (this.joined.has(room)) this.setRoomField(room, { role });
+  }
+
+  /** Our affiliation with a joined room changes (an owner made us an admin, …). */
+  setOwnAffiliation(room: string, affiliation: Affiliation) {
+    if (this.joined.has(room)) this.setRoomField(room, { affiliation });
   }
 
   /** An occupant writes in the room. */

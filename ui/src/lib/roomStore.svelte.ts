@@ -2,7 +2,7 @@
 // `room_changed` / `occupants_changed` events (applied with the other events, once per frame).
 // The collections are raw and replaced per change, like the app store's.
 
-import type { Affiliation, Bookmark, Invitation, Occupant, Role, Room, RoomListing } from './bindings';
+import type { Affiliation, Bookmark, Form, Invitation, Occupant, Role, Room, RoomListing } from './bindings';
 import { toUiError, type Backend, type EngineEvent, type UiError } from './backend';
 
 export class RoomStore {
@@ -255,6 +255,18 @@ export class RoomStore {
 
   removeBookmark(room: string): Promise<UiError | null> {
     return this.attempt(() => this.backend.removeBookmark(room));
+  }
+
+  async roomConfig(room: string): Promise<Form | UiError> {
+    try {
+      return await this.backend.roomConfig(room);
+    } catch (e) {
+      return toUiError(e);
+    }
+  }
+
+  submitRoomConfig(room: string, answers: Record<string, string[]>): Promise<UiError | null> {
+    return this.attempt(() => this.backend.submitRoomConfig(room, answers));
   }
 
   retract(room: string, id: number, reason: string | null): Promise<UiError | null> {

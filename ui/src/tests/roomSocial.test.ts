@@ -308,3 +308,107 @@ describe('private messages', () => {
     expect(within(within(pane).getByRole('log', { name: 'Messages with carol in Tea room' })).getByText('psst')).toBeInTheDocument();
   });
 });
+
+describe('room configuration', () => {
+  const owned: MockRoom[] = [{ ...rooms[0], role: 'moderator', affiliation: 'owner' }];
+
+  it('renders the form by field kind for owners, submits the answers, and shows a refusal', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app({ rooms: owned });
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    const pane = screen.getByRole('main', { name: 'Room Tea room' });
+    const opener = within(pane).getByRole('button', { name: 'Configure room…' });
+    await user.click(opener);
+    await flush();
+    const dialog = screen.getByRole('dialog', { name: 'Configure Tea room' });
+    const title = within(dialog).getByRole('textbox', { name: 'Room title' });
+    expect(title).toHaveValue('Tea room');
+    expect(title).toHaveFocus();
+    expect(within(dialog).getByText('Basic settings')).toBeInTheDocument();
+    expect(within(dialog).queryByDisplayValue('http://jabber.org/protocol/muc#roomconfig')).toBeNull();
+    expect(within(dialog).getByRole('checkbox', { name: 'Make room persistent' })).not.toBeChecked();
+    expect(within(dialog).getByRole('combobox', { name: 'Who may see real addresses' })).toHaveValue('moderators');
+    const broadcast = within(dialog).getByRole('group', { name: 'Broadcast presence of' });
+    expect(within(broadcast).getByRole('checkbox', { name: 'Visitors' })).not.toBeChecked();
+    expect(within(broadcast).getByRole('checkbox', { name: 'Moderators' })).toBeChecked();
+    const admins = within(dialog).getByRole('textbox', { name: 'Room admins' });
+    expect(admins).toHaveAccessibleDescription('One address per line.');
+    expect(within(dialog).getByLabelText('Password')).toHaveAttribute('type', 'password');
+
+    // A required field left empty is said before anything is sent.
+    await user.clear(title);
+    await user.click(within(dialog).getByRole('button', { name: 'Save' }));
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('Fill in: Room title.');
+    expect(backend.calls.some((c) => c.command === 'submitRoomConfig')).toBe(false);
+
+    await user.type(title, 'Tea house');
+    await user.click(within(dialog).getByRole('checkbox', { name: 'Make room persistent' }));
+    await user.selectOptions(within(dialog).getByRole('combobox', { name: 'Who may see real addresses' }), 'anyone');
+    await user.click(within(broadcast).getByRole('checkbox', { name: 'Visitors' }));
+    await user.type(admins, 'bob@localhost{Enter}{Enter}carol@localhost');
+    await user.click(within(dialog).getByRole('button', { name: 'Save' }));
+    await flush();
+    expect(backend.calls.find((c) => c.command === 'submitRoomConfig')?.args).toEqual([
+      TEA,
+      {
+        FORM_TYPE: ['http://jabber.org/protocol/muc#roomconfig'],
+        'muc#roomconfig_roomname': ['Tea house'],
+        'muc#roomconfig_roomdesc': [],
+        'muc#roomconfig_persistentroom': ['1'],
+        'muc#roomconfig_whois': ['anyone'],
+        'muc#roomconfig_presencebroadcast': ['moderator', 'participant', 'visitor'],
+        'muc#roomconfig_roomadmins': ['bob@localhost', 'carol@localhost'],
+        'muc#roomconfig_roomsecret': [],
+      },
+    ]);
+    expect(screen.queryByRole('dialog', { name: 'Configure Tea room' })).toBeNull();
+    expect(opener).toHaveFocus();
+
+    // No longer an owner while the dialog is open: the room refuses, and the dialog says so.
+    await user.click(opener);
+    await flush();
+    backend.roomsMock.setOwnAffiliation(TEA, 'admin');
+    await flush();
+    expect(within(pane).queryByRole('button', { name: 'Configure room…' })).toBeNull();
+    await user.click(within(screen.getByRole('dialog', { name: 'Configure Tea room' })).getByRole('button', { name: 'Save' }));
+    await flush();
+    expect(within(screen.getByRole('dialog', { name: 'Configure Tea room' })).getByRole('alert')).toHaveTextContent('You are not allowed to do that');
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog')).toBeNull();
+  });
+
+  it('shows room text from the form as text, and no Configure for non-owners', async () => {
+    const user = userEvent.setup();
+    const { store, backend } = await app({ rooms: owned });
+    backend.roomsMock.configs.set(TEA, {
+      kind: 'form',
+      form_type: null,
+      title: '<b>Setup</b>',
+      instructions: null,
+      fields: [
+        { var: null, label: null, kind: 'fixed', required: false, values: ['<img src=x onerror=alert(1)>'], options: [], desc: null },
+        { var: 'x', label: '<i>Name</i>', kind: 'text-single', required: false, values: ['<u>v</u>'], options: [], desc: null },
+      ],
+    });
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    await user.click(screen.getByRole('button', { name: 'Configure room…' }));
+    await flush();
+    const dialog = screen.getByRole('dialog', { name: 'Configure Tea room' });
+    expect(within(dialog).getByText('<b>Setup</b>')).toBeInTheDocument();
+    expect(within(dialog).getByText('<img src=x onerror=alert(1)>')).toBeInTheDocument();
+    expect(within(dialog).getByRole('textbox', { name: '<i>Name</i>' })).toHaveValue('<u>v</u>');
+    expect(dialog.querySelector('b, img, i, u')).toBeNull();
+  });
+
+  it('offers no configuration to a room that is not ours', async () => {
+    const { store } = await app();
+    await store.rooms.join(TEA, 'alice', null);
+    await store.select(TEA);
+    await flush();
+    expect(screen.queryByRole('button', { name: 'Configure room…' })).toBeNull();
+  });
+});
