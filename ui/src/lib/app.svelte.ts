@@ -142,7 +142,9 @@ export class AppStore {
 
   /** Conversations with contacts, most recent activity first (rooms are listed apart). */
   get conversationRows(): ConversationRow[] {
-    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache).filter((row) => !this.isRoom(row.jid));
+    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache)
+      .filter((row) => !this.isRoom(row.jid))
+      .map((row) => (row.jid.includes('/') && this.privateOf(row.jid) ? { ...row, name: this.nameOf(row.jid) } : row));
   }
 
   /** The rooms we are in (or were removed from), by name, with their unread counts. */

@@ -306,6 +306,8 @@ describe('private messages', () => {
     expect(backend.calls.find((c) => c.command === 'sendPrivateMessage')?.args).toEqual([TEA, 'carol', 'psst']);
     expect(backend.calls.some((c) => c.command === 'sendRoomMessage' || c.command === 'sendMessage' || c.command === 'setChatState')).toBe(false);
     expect(within(within(pane).getByRole('log', { name: 'Messages with carol in Tea room' })).getByText('psst')).toBeInTheDocument();
+    const conversations = screen.getByRole('list', { name: 'Conversations' });
+    expect(within(conversations).getByRole('listitem', { name: 'carol in Tea room' })).toBeInTheDocument();
   });
 });
 
