@@ -46,6 +46,16 @@ const COMMANDS: &[&str] = &[
     "set_affiliation",
     "ban",
     "destroy_room",
+    "invite",
+    "decline_invitation",
+    "complete_nick",
+    "bookmarks",
+    "set_bookmark",
+    "remove_bookmark",
+    "retract_room_message",
+    "send_private_message",
+    "room_config",
+    "submit_room_config",
 ];
 
 fn main() {

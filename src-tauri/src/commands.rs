@@ -6,6 +6,10 @@ use tauri::{AppHandle, State};
 
 use rapport_engine::types::{Affiliation, ChatState, ContactPresence, Conversation, Message, Occupant, OwnPresence, Role, Room, RoomListing, RosterItem, SearchHit};
 
+use rapport_engine::pipeline::bookmarks::Bookmark;
+use rapport_engine::pipeline::forms::{Answers, Form};
+use rapport_engine::pipeline::invitations::Invitation;
+
 use crate::dto::{AppError, ErrorKind, SignInRequest, Status};
 use crate::notifications::ViewState;
 use crate::settings::{RoomNotify, Settings, SettingsStore};
@@ -264,6 +268,75 @@ pub async fn ban(state: State<'_, AppState>, room: String, jid: String, reason: 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn destroy_room(state: State<'_, AppState>, room: String, reason: Option<String>) -> CommandResult<()> {
     engine(state.session()?.destroy_room(&room, optional(reason).as_deref()).await)
+}
+
+// ---- room social features: invitations, nick completion, bookmarks, moderation ----
+
+/// Invites someone (their bare JID) into a room we are in.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn invite(state: State<'_, AppState>, room: String, jid: String, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.invite(&room, jid.trim(), optional(reason).as_deref()).await)
+}
+
+/// Declines an invitation the UI got in `InvitationReceived` (sent back as it came).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn decline_invitation(state: State<'_, AppState>, invitation: Invitation, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.decline_invitation(&invitation, optional(reason).as_deref()).await)
+}
+
+/// The nicks in a room that start with `prefix` (for @-completion).
+#[tauri::command(rename_all = "snake_case")]
+pub fn complete_nick(state: State<'_, AppState>, room: String, prefix: String) -> CommandResult<Vec<String>> {
+    Ok(state.session()?.complete_nick(&room, &prefix))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn bookmarks(state: State<'_, AppState>) -> CommandResult<Vec<Bookmark>> {
+    Ok(state.session()?.bookmarks())
+}
+
+/// Adds or replaces a room's bookmark. Other clients' extensions of an existing bookmark (never
+/// sent to the UI) are kept.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_bookmark(state: State<'_, AppState>, bookmark: Bookmark) -> CommandResult<()> {
+    let session = state.session()?;
+    let mut bookmark = bookmark;
+    bookmark.room = bookmark.room.trim().to_string();
+    bookmark.name = optional(bookmark.name);
+    bookmark.nick = optional(bookmark.nick);
+    bookmark.password = optional(bookmark.password);
+    bookmark.extensions = session.bookmarks().into_iter().find(|b| b.room == bookmark.room).and_then(|b| b.extensions);
+    engine(session.set_bookmark(bookmark).await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_bookmark(state: State<'_, AppState>, room: String) -> CommandResult<()> {
+    engine(state.session()?.remove_bookmark(&room).await)
+}
+
+/// A moderator removes someone's message from a room (XEP-0425).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retract_room_message(state: State<'_, AppState>, room: String, id: i64, reason: Option<String>) -> CommandResult<()> {
+    engine(state.session()?.retract_room_message(&room, id, optional(reason).as_deref()).await)
+}
+
+/// A private message to `nick` in `room`; its conversation is `room@service/nick`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn send_private_message(state: State<'_, AppState>, room: String, nick: String, body: String) -> CommandResult<Message> {
+    engine(state.session()?.send_private_message(&room, &nick, &body).await)
+}
+
+/// The room's configuration form (owners only: `room_forbidden` otherwise).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn room_config(state: State<'_, AppState>, room: String) -> CommandResult<Form> {
+    engine(state.session()?.room_config(&room).await)
+}
+
+/// Submits the room's configuration: field var → values (the engine checks them against the
+/// form the room asks now).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn submit_room_config(state: State<'_, AppState>, room: String, answers: Answers) -> CommandResult<()> {
+    engine(state.session()?.submit_room_config(&room, &answers).await)
 }
 
 /// The schemes of the links the user may open from a message. Everything else (file:, smb:,

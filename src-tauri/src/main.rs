@@ -157,6 +157,16 @@ fn main() {
             commands::set_affiliation,
             commands::ban,
             commands::destroy_room,
+            commands::invite,
+            commands::decline_invitation,
+            commands::complete_nick,
+            commands::bookmarks,
+            commands::set_bookmark,
+            commands::remove_bookmark,
+            commands::retract_room_message,
+            commands::send_private_message,
+            commands::room_config,
+            commands::submit_room_config,
         ])
         .build(context)
         .expect("Rapport could not start its window");

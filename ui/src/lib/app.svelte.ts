@@ -142,7 +142,9 @@ export class AppStore {
 
   /** Conversations with contacts, most recent activity first (rooms are listed apart). */
   get conversationRows(): ConversationRow[] {
-    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache).filter((row) => !this.isRoom(row.jid));
+    return conversationRows(this.conversations, this.roster, this.filter, this.conversationRowCache)
+      .filter((row) => !this.isRoom(row.jid))
+      .map((row) => (row.jid.includes('/') && this.privateOf(row.jid) ? { ...row, name: this.nameOf(row.jid) } : row));
   }
 
   /** The rooms we are in (or were removed from), by name, with their unread counts. */
@@ -176,8 +178,23 @@ export class AppStore {
     return jumpTargets(this.conversations, this.roster, query);
   }
 
+  /** The room and nick of a private conversation through a room (`room@service/nick`), else null. */
+  privateOf(jid: string): { room: string; nick: string } | null {
+    const slash = jid.indexOf('/');
+    if (slash < 0) return null;
+    const room = jid.slice(0, slash);
+    return this.isRoom(room) ? { room, nick: jid.slice(slash + 1) } : null;
+  }
+
+  /** Opens the private conversation with `nick` in `room`. */
+  openPrivate(room: string, nick: string) {
+    return this.select(`${room}/${nick}`);
+  }
+
   nameOf(jid: string) {
     if (this.isRoom(jid)) return roomName(jid, this.rooms.rooms[jid]);
+    const pm = this.privateOf(jid);
+    if (pm) return `${pm.nick} in ${roomName(pm.room, this.rooms.rooms[pm.room])}`;
     return displayName(jid, this.roster[jid]);
   }
 
@@ -449,7 +466,7 @@ export class AppStore {
   editDraft(jid: string, text: string) {
     this.drafts[jid] = text;
     // Chat states are for 1:1 conversations (a room would tell everyone).
-    if (!this.isRoom(jid)) this.ownChatStates.edited(jid, text);
+    if (!this.isRoom(jid) && !this.privateOf(jid)) this.ownChatStates.edited(jid, text);
   }
 
   /** Sends the draft of `jid`; the draft is cleared only when the engine took the message (also
@@ -458,7 +475,12 @@ export class AppStore {
     const body = this.drafts[jid] ?? '';
     if (!body.trim()) return false;
     try {
-      const message = this.isRoom(jid) ? await this.backend.sendRoomMessage(jid, body) : await this.backend.sendMessage(jid, body);
+      const pm = this.privateOf(jid);
+      const message = this.isRoom(jid)
+        ? await this.backend.sendRoomMessage(jid, body)
+        : pm
+          ? await this.backend.sendPrivateMessage(pm.room, pm.nick, body)
+          : await this.backend.sendMessage(jid, body);
       this.drafts[jid] = '';
       this.ownChatStates.sent(jid);
       // After the events received before it, in one update with them.

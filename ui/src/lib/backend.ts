@@ -5,10 +5,13 @@
 import type {
   Affiliation,
   AppError,
+  Bookmark,
   ChatState,
   ContactPresence,
   Conversation,
   Event as EngineEvent,
+  Form,
+  Invitation,
   Message,
   Occupant,
   OwnPresence,
@@ -94,6 +97,24 @@ export interface Backend {
   setAffiliation(room: string, jid: string, affiliation: Affiliation, reason: string | null): Promise<void>;
   ban(room: string, jid: string, reason: string | null): Promise<void>;
   destroyRoom(room: string, reason: string | null): Promise<void>;
+  /** Invites someone (a bare JID) into a room we are in. */
+  invite(room: string, jid: string, reason: string | null): Promise<void>;
+  /** Declines an invitation received in `invitation_received`. */
+  declineInvitation(invitation: Invitation, reason: string | null): Promise<void>;
+  /** The nicks in the room starting with `prefix` (the engine's completion rules). */
+  completeNick(room: string, prefix: string): Promise<string[]>;
+  bookmarks(): Promise<Bookmark[]>;
+  /** Adds or replaces the room's bookmark (the new list comes as `bookmarks_changed`). */
+  setBookmark(bookmark: Bookmark): Promise<void>;
+  removeBookmark(room: string): Promise<void>;
+  /** A moderator removes someone's message from the room (comes back as `message_retracted`). */
+  retractRoomMessage(room: string, id: number, reason: string | null): Promise<void>;
+  /** The room's configuration form (owners only). */
+  roomConfig(room: string): Promise<Form>;
+  /** Submits the configuration: field var → values. */
+  submitRoomConfig(room: string, answers: Record<string, string[]>): Promise<void>;
+  /** A private message to an occupant; its conversation is `room/nick`. */
+  sendPrivateMessage(room: string, nick: string, body: string): Promise<Message>;
 
   onEngineEvent(handler: (event: EngineEvent) => void): Promise<Unlisten>;
   onSessionChanged(handler: (status: Status) => void): Promise<Unlisten>;
@@ -191,6 +212,22 @@ export class TauriBackend implements Backend {
   }
   ban(room: string, jid: string, reason: string | null) { return this.call<void>('ban', { room, jid, reason }); }
   destroyRoom(room: string, reason: string | null) { return this.call<void>('destroy_room', { room, reason }); }
+  invite(room: string, jid: string, reason: string | null) { return this.call<void>('invite', { room, jid, reason }); }
+  declineInvitation(invitation: Invitation, reason: string | null) {
+    return this.call<void>('decline_invitation', { invitation, reason });
+  }
+  completeNick(room: string, prefix: string) { return this.call<string[]>('complete_nick', { room, prefix }); }
+  bookmarks() { return this.call<Bookmark[]>('bookmarks'); }
+  setBookmark(bookmark: Bookmark) { return this.call<void>('set_bookmark', { bookmark }); }
+  removeBookmark(room: string) { return this.call<void>('remove_bookmark', { room }); }
+  retractRoomMessage(room: string, id: number, reason: string | null) {
+    return this.call<void>('retract_room_message', { room, id, reason });
+  }
+  roomConfig(room: string) { return this.call<Form>('room_config', { room }); }
+  submitRoomConfig(room: string, answers: Record<string, string[]>) { return this.call<void>('submit_room_config', { room, answers }); }
+  sendPrivateMessage(room: string, nick: string, body: string) {
+    return this.call<Message>('send_private_message', { room, nick, body });
+  }
 
   onEngineEvent(handler: (event: EngineEvent) => void) { return this.on('engine-event', handler); }
   onSessionChanged(handler: (status: Status) => void) { return this.on('session-changed', handler); }

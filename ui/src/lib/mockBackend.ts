@@ -4,10 +4,13 @@
 import type {
   Affiliation,
   AppError,
+  Bookmark,
   ChatState,
   ConnectionState,
   ContactPresence,
   Conversation,
+  Form,
+  Invitation,
   Message,
   OwnPresence,
   Role,
@@ -563,6 +566,16 @@ export class MockBackend implements Backend {
   }
   ban(room: string, jid: string, reason: string | null) { this.log('ban', room, jid, reason); return this.roomsMock.ban(room, jid); }
   destroyRoom(room: string, reason: string | null) { this.log('destroyRoom', room, reason); return this.roomsMock.destroyRoom(room, reason); }
+  invite(room: string, jid: string, reason: string | null) { this.log('invite', room, jid, reason); return this.roomsMock.invite(room, jid); }
+  declineInvitation(invitation: Invitation, reason: string | null) { this.log('declineInvitation', invitation, reason); return this.roomsMock.declineInvitation(); }
+  completeNick(room: string, prefix: string) { this.log('completeNick', room, prefix); return this.roomsMock.completeNick(room, prefix); }
+  bookmarks() { this.log('bookmarks'); return this.roomsMock.bookmarks(); }
+  setBookmark(bookmark: Bookmark) { this.log('setBookmark', bookmark); return this.roomsMock.setBookmark(bookmark); }
+  removeBookmark(room: string) { this.log('removeBookmark', room); return this.roomsMock.removeBookmark(room); }
+  roomConfig(room: string): Promise<Form> { this.log('roomConfig', room); return this.roomsMock.roomConfig(room); }
+  submitRoomConfig(room: string, answers: Record<string, string[]>) { this.log('submitRoomConfig', room, answers); return this.roomsMock.submitRoomConfig(room, answers); }
+  sendPrivateMessage(room: string, nick: string, body: string) { this.log('sendPrivateMessage', room, nick, body); return this.roomsMock.sendPrivateMessage(room, nick, body); }
+  retractRoomMessage(room: string, id: number, reason: string | null) { this.log('retractRoomMessage', room, id, reason); return this.roomsMock.retractRoomMessage(room, id, reason); }
 
   async onOpenConversation(handler: (jid: string) => void): Promise<Unlisten> {
     this.openHandlers.add(handler);

@@ -1,7 +1,7 @@
 // The group chat half of MockBackend: rooms on a pretend MUC service, with occupants, join
 // errors as the engine types them, moderation (refused unless our role/affiliation allows it).
 
-import type { AppError, Affiliation, Message, Occupant, Role, Room, RoomListing } from './bindings';
+import type { AppError, Affiliation, Bookmark, Form, Invitation, Message, Occupant, Role, Room, RoomListing } from './bindings';
 import type { EngineEvent } from './backend';
 
 export interface MockRoom {
@@ -33,10 +33,41 @@ export function occupant(nick: string, role: Role = 'participant', affiliation: 
   return { nick, role, affiliation, availability: 'available', status: null, real_jid: realJid, occupant_id: null };
 }
 
+/** A room configuration form like ejabberd's (a few fields of each kind). */
+export function sampleConfig(name: string): Form {
+  const field = (f: Partial<Form['fields'][number]> & Pick<Form['fields'][number], 'kind'>): Form['fields'][number] => ({
+    var: null, label: null, required: false, values: [], options: [], desc: null, ...f,
+  });
+  return {
+    kind: 'form',
+    form_type: 'http://jabber.org/protocol/muc#roomconfig',
+    title: 'Room configuration',
+    instructions: null,
+    fields: [
+      field({ var: 'FORM_TYPE', kind: 'hidden', values: ['http://jabber.org/protocol/muc#roomconfig'] }),
+      field({ kind: 'fixed', values: ['Basic settings'] }),
+      field({ var: 'muc#roomconfig_roomname', label: 'Room title', kind: 'text-single', required: true, values: [name] }),
+      field({ var: 'muc#roomconfig_roomdesc', label: 'Description', kind: 'text-multi', values: [] }),
+      field({ var: 'muc#roomconfig_persistentroom', label: 'Make room persistent', kind: 'boolean', values: ['0'] }),
+      field({
+        var: 'muc#roomconfig_whois', label: 'Who may see real addresses', kind: 'list-single', values: ['moderators'],
+        options: [{ label: 'Moderators only', value: 'moderators' }, { label: 'Anyone', value: 'anyone' }],
+      }),
+      field({
+        var: 'muc#roomconfig_presencebroadcast', label: 'Broadcast presence of', kind: 'list-multi', values: ['moderator', 'participant'],
+        options: [{ label: 'Moderators', value: 'moderator' }, { label: 'Participants', value: 'participant' }, { label: 'Visitors', value: 'visitor' }],
+      }),
+      field({ var: 'muc#roomconfig_roomadmins', label: 'Room admins', kind: 'jid-multi', desc: 'One address per line.', values: [] }),
+      field({ var: 'muc#roomconfig_roomsecret', label: 'Password', kind: 'text-private', values: [] }),
+    ],
+  };
+}
+
 export class MockRooms {
   private available = new Map<string, MockRoom>();
   private joined = new Map<string, Room>();
   private members = new Map<string, Map<string, Occupant>>();
+  private bookmarkList: Bookmark[] = [];
 
   constructor(
     rooms: MockRoom[],
@@ -68,6 +99,37 @@ export class MockRooms {
     const next = { ...current, state };
     this.joined.set(room, next);
     this.host.emit({ type: 'room_changed', room: structuredClone(next) });
+  }
+
+  /** The configuration forms of rooms (tests may replace one). */
+  readonly configs = new Map<string, Form>();
+
+  async roomConfig(room: string): Promise<Form> {
+    const joined = this.mustBeIn(room);
+    if (joined.affiliation !== 'owner') throw this.forbidden(room);
+    return structuredClone(this.configs.get(room) ?? sampleConfig(this.available.get(room)?.name ?? ''));
+  }
+
+  async submitRoomConfig(room: string, answers: Record<string, string[]>) {
+    const form = await this.roomConfig(room);
+    for (const field of form.fields) {
+      if (field.var === null || !(field.var in answers)) continue;
+      if (field.required && !answers[field.var].some((v) => v.trim())) {
+        throw this.fail({ code: 'invalid_input', what: 'room configuration', reason: `${field.label ?? field.var} is required` }, `Invalid room configuration: ${field.label ?? field.var} is required`);
+      }
+      field.values = answers[field.var];
+    }
+    this.configs.set(room, form);
+  }
+
+  /** Our role in a joined room changes (a moderator took ours away, …). */
+  setOwnRole(room: string, role: Role) {
+    if (this.joined.has(room)) this.setRoomField(room, { role });
+  }
+
+  /** Our affiliation with a joined room changes (an owner made us an admin, …). */
+  setOwnAffiliation(room: string, affiliation: Affiliation) {
+    if (this.joined.has(room)) this.setRoomField(room, { affiliation });
   }
 
   /** An occupant writes in the room. */
@@ -170,6 +232,30 @@ export class MockRooms {
     return structuredClone(message);
   }
 
+  async sendPrivateMessage(room: string, nick: string, body: string): Promise<Message> {
+    const account = this.host.requireSession();
+    const joined = this.mustBeIn(room);
+    if (!this.members.get(room)?.has(nick)) throw this.fail({ code: 'server_error', condition: 'item-not-found', text: null }, 'The server answered with an error: item-not-found');
+    const conversation = `${room}/${nick}`;
+    const message: Message = {
+      id: this.host.newId(),
+      conversation,
+      direction: 'outgoing',
+      sender: `${room}/${joined.nick}`,
+      body,
+      timestamp: Date.now(),
+      origin_id: `o-${account}-${Date.now()}`,
+      stanza_id: null,
+      state: 'sent',
+      read: true,
+      mentions_me: false,
+      retracted: false,
+    };
+    this.host.store(message);
+    this.host.conversationChanged(conversation);
+    return structuredClone(message);
+  }
+
   async changeNick(room: string, nick: string): Promise<Room> {
     const joined = this.mustBeIn(room);
     if (this.members.get(room)?.has(nick)) throw this.fail({ code: 'nickname_conflict', room, nick }, `The nickname ${nick} is already taken in ${room}.`);
@@ -217,6 +303,55 @@ export class MockRooms {
     if (joined.affiliation !== 'owner') throw this.forbidden(room);
     this.setState(room, { state: 'left', reason: 'destroyed', text: reason });
     this.available.delete(room);
+  }
+
+  // ---- social: invitations, completion, bookmarks, moderation of messages ----
+
+  /** Someone invites us (as the engine reports a checked invitation). */
+  invited(invitation: Invitation) {
+    this.host.emit({ type: 'invitation_received', invitation: structuredClone(invitation) });
+  }
+
+  async invite(room: string, jid: string) {
+    this.mustBeIn(room);
+    if (!jid.includes('@') && !jid.includes('.')) throw this.fail({ code: 'invalid_jid', input: jid, reason: 'no domain' }, `'${jid}' is not a valid address: no domain`);
+  }
+
+  async declineInvitation() {
+    this.host.requireSession();
+  }
+
+  /** Like the engine: case-insensitive prefix (a leading @ is fine), our own nick left out. */
+  async completeNick(room: string, prefix: string): Promise<string[]> {
+    this.host.requireSession();
+    const own = this.joined.get(room)?.nick;
+    const wanted = prefix.replace(/^@/, '').toLowerCase();
+    return [...(this.members.get(room)?.keys() ?? [])]
+      .filter((nick) => nick !== own && nick.toLowerCase().startsWith(wanted))
+      .sort((a, b) => a.localeCompare(b));
+  }
+
+  async bookmarks(): Promise<Bookmark[]> {
+    this.host.requireSession();
+    return structuredClone(this.bookmarkList);
+  }
+
+  async setBookmark(bookmark: Bookmark) {
+    this.host.requireSession();
+    this.bookmarkList = [...this.bookmarkList.filter((b) => b.room !== bookmark.room), structuredClone(bookmark)];
+    this.host.emit({ type: 'bookmarks_changed', bookmarks: structuredClone(this.bookmarkList) });
+  }
+
+  async removeBookmark(room: string) {
+    this.host.requireSession();
+    this.bookmarkList = this.bookmarkList.filter((b) => b.room !== room);
+    this.host.emit({ type: 'bookmarks_changed', bookmarks: structuredClone(this.bookmarkList) });
+  }
+
+  async retractRoomMessage(room: string, id: number, reason: string | null) {
+    const joined = this.mustBeIn(room);
+    this.requireRole(joined, 'moderator');
+    this.host.emit({ type: 'message_retracted', id, conversation: room, reason });
   }
 
   private setRoomField(room: string, change: Partial<Room>) {

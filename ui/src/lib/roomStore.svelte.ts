@@ -2,7 +2,7 @@
 // `room_changed` / `occupants_changed` events (applied with the other events, once per frame).
 // The collections are raw and replaced per change, like the app store's.
 
-import type { Affiliation, Occupant, Role, Room, RoomListing } from './bindings';
+import type { Affiliation, Bookmark, Form, Invitation, Occupant, Role, Room, RoomListing } from './bindings';
 import { toUiError, type Backend, type EngineEvent, type UiError } from './backend';
 
 export class RoomStore {
@@ -10,7 +10,13 @@ export class RoomStore {
   /** Occupants per room, by nick. */
   occupants = $state.raw<Record<string, Record<string, Occupant>>>({});
   /** Whether the join dialog is open (and what it starts with). */
-  joinDialog = $state<{ room?: string } | null>(null);
+  joinDialog = $state<{ room?: string; password?: string; nick?: string } | null>(null);
+  /** Invitations waiting for the user's answer (never joined by themselves). */
+  invitations = $state.raw<Invitation[]>([]);
+  /** A short word about the last invitation someone declined (or null). */
+  declined = $state<string | null>(null);
+  /** The user's bookmarked rooms, by room address. */
+  bookmarks = $state.raw<Record<string, Bookmark>>({});
 
   /** The room the last successful `join` joined (its address as the engine writes it). */
   lastJoined: string | null = null;
@@ -19,6 +25,8 @@ export class RoomStore {
   private dismissed = new Set<string>();
   /** Room events applied so far (a reload keeps what arrived while it waited). */
   private applied = 0;
+  /** `bookmarks_changed` events applied so far (a reload's older answer does not win). */
+  private bookmarkEvents = 0;
 
   constructor(private readonly backend: Backend) {}
 
@@ -29,7 +37,9 @@ export class RoomStore {
   /** Reads the rooms and their occupants (after sign-in, or when events were missed). */
   async load() {
     const before = this.applied;
-    const rooms = await this.backend.rooms();
+    const bookmarkEvents = this.bookmarkEvents;
+    const [rooms, bookmarks] = await Promise.all([this.backend.rooms(), this.backend.bookmarks().catch(() => null)]);
+    if (bookmarks && bookmarkEvents === this.bookmarkEvents) this.bookmarks = byRoom(bookmarks);
     const lists = await Promise.all(rooms.map((room) => this.backend.occupants(room.jid)));
     const fresh = Object.fromEntries(rooms.map((room) => [room.jid, room]));
     const freshOccupants = Object.fromEntries(rooms.map((room, i) => [room.jid, byNick(lists[i])]));
@@ -45,6 +55,9 @@ export class RoomStore {
     this.rooms = {};
     this.occupants = {};
     this.joinDialog = null;
+    this.invitations = [];
+    this.declined = null;
+    this.bookmarks = {};
   }
 
   /** Applies a room event; false for other events. */
@@ -57,6 +70,19 @@ export class RoomStore {
       case 'occupants_changed':
         this.applied++;
         this.changeOccupants(event.room, event.changed, event.left);
+        return true;
+      case 'invitation_received': {
+        const { room, from } = event.invitation;
+        const others = this.invitations.filter((i) => !(i.room === room && i.from === from));
+        this.invitations = [...others, event.invitation];
+        return true;
+      }
+      case 'invitation_declined':
+        this.declined = `${event.by} declined your invitation to ${event.room}${event.reason ? `: ${event.reason}` : '.'}`;
+        return true;
+      case 'bookmarks_changed':
+        this.bookmarkEvents++;
+        this.bookmarks = byRoom(event.bookmarks);
         return true;
       default:
         return false;
@@ -167,6 +193,89 @@ export class RoomStore {
   destroy(room: string, reason: string | null): Promise<UiError | null> {
     return this.attempt(() => this.backend.destroyRoom(room, reason));
   }
+
+  invite(room: string, jid: string, reason: string | null): Promise<UiError | null> {
+    return this.attempt(() => this.backend.invite(room, jid.trim(), reason?.trim() || null));
+  }
+
+  /** Answers an invitation with Join: the join dialog opens with its room (and password). */
+  acceptInvitation(invitation: Invitation) {
+    this.dropInvitation(invitation);
+    this.joinDialog = { room: invitation.room, ...(invitation.password ? { password: invitation.password } : {}) };
+  }
+
+  declineInvitation(invitation: Invitation): Promise<UiError | null> {
+    return this.attempt(async () => {
+      await this.backend.declineInvitation(invitation, null);
+      this.dropInvitation(invitation);
+    });
+  }
+
+  private dropInvitation(invitation: Invitation) {
+    this.invitations = this.invitations.filter((i) => i !== invitation);
+  }
+
+  /** The nicks to offer for `@prefix` in a room (the engine's completion). */
+  async completeNick(room: string, prefix: string): Promise<string[]> {
+    try {
+      return await this.backend.completeNick(room, prefix);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Bookmarked rooms we are not in, by name. */
+  get bookmarksNotJoined(): Bookmark[] {
+    return Object.values(this.bookmarks)
+      .filter((b) => this.rooms[b.room]?.state.state !== 'joined')
+      .sort((a, b) => (a.name ?? a.room).localeCompare(b.name ?? b.room));
+  }
+
+  /** Opens the join dialog for a bookmark (its nick and password filled in). */
+  joinBookmark(bookmark: Bookmark) {
+    this.joinDialog = { room: bookmark.room, ...(bookmark.nick ? { nick: bookmark.nick } : {}), ...(bookmark.password ? { password: bookmark.password } : {}) };
+  }
+
+  /** Bookmarks a room we are in (name and nick from the room; an existing password kept). */
+  bookmarkRoom(room: string, autojoin: boolean): Promise<UiError | null> {
+    const joined = this.rooms[room];
+    const existing = this.bookmarks[room];
+    return this.setBookmark({
+      room,
+      name: joined?.name ?? existing?.name ?? null,
+      nick: joined?.nick ?? existing?.nick ?? null,
+      password: existing?.password ?? null,
+      autojoin,
+    });
+  }
+
+  setBookmark(bookmark: Bookmark): Promise<UiError | null> {
+    return this.attempt(() => this.backend.setBookmark(bookmark));
+  }
+
+  removeBookmark(room: string): Promise<UiError | null> {
+    return this.attempt(() => this.backend.removeBookmark(room));
+  }
+
+  async roomConfig(room: string): Promise<Form | UiError> {
+    try {
+      return await this.backend.roomConfig(room);
+    } catch (e) {
+      return toUiError(e);
+    }
+  }
+
+  submitRoomConfig(room: string, answers: Record<string, string[]>): Promise<UiError | null> {
+    return this.attempt(() => this.backend.submitRoomConfig(room, answers));
+  }
+
+  retract(room: string, id: number, reason: string | null): Promise<UiError | null> {
+    return this.attempt(() => this.backend.retractRoomMessage(room, id, reason?.trim() || null));
+  }
+}
+
+function byRoom(bookmarks: Bookmark[]): Record<string, Bookmark> {
+  return Object.fromEntries(bookmarks.map((b) => [b.room, b]));
 }
 
 function byNick(occupants: Occupant[]): Record<string, Occupant> {

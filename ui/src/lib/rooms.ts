@@ -175,6 +175,11 @@ export function maySetSubject(room: Room | undefined): boolean {
   return isJoined(room) && room!.role === 'moderator';
 }
 
+/** Whether we may remove others' messages (XEP-0425): moderators of a room we are in. */
+export function mayRetract(room: Room | undefined): boolean {
+  return isJoined(room) && room!.role === 'moderator';
+}
+
 export function mayDestroy(room: Room | undefined): boolean {
   return isJoined(room) && room!.affiliation === 'owner';
 }
