@@ -4,13 +4,15 @@
 //! message each way (Bob's shows his nick; ours is sent and reaches Bob's engine); leaving
 //! (confirmed) reaches Bob as Alice leaving. Screenshots in both themes. And as a room's owner:
 //! the subject changed, Bob kicked from his row's menu (with a reason), the room destroyed —
-//! each confirmed, each seen by Bob's engine or in the pane.
+//! each confirmed, each seen by Bob's engine or in the pane. And notifications: with another
+//! conversation open, Bob's mention of Alice reaches dunst as "bob in <room>", his plain
+//! message does not, until the room's "Notify" select says "for every message".
 
 use rapport_engine::events::Event;
 use rapport_engine::types::{Affiliation, LeaveReason, RoomState};
 use rapport_system_tests::desktop::{built_app, copy_app, labelled, poll, Driver, Env, UI_WAIT};
 use rapport_system_tests::keyring::assert_secret_service;
-use rapport_system_tests::server::XmppServer;
+use rapport_system_tests::server::{RosterItem, XmppServer};
 
 use super::common::{expect_event, sign_in};
 use super::{choose_theme, e2e_enabled, serial, sign_in_form};
@@ -225,6 +227,133 @@ async fn a_room_owner_sets_the_subject_kicks_and_destroys_from_the_app() {
         d.wait("the room's state says destroyed", &format!("{ROOM_PANE}//*[@role='status'][starts-with(normalize-space(), 'Room destroyed')]"));
         d.wait("Join again offered", &format!("{ROOM_PANE}//button[normalize-space()='Join again…']"));
         d.screenshot("43-room-destroyed-light");
+        env.quit(d);
+    });
+    b.session.disconnect().await;
+}
+
+/// The one notification in dunst whose body is `body` (waiting for it), as (summary, body).
+fn notification_with(env: &Env, what: &str, body: &str) -> (String, String) {
+    poll(what, UI_WAIT, || env.notifications().into_iter().find(|(_, b)| b == body))
+}
+
+/// Issue 5's mention: with another conversation open (the room not being read), Bob's
+/// "@alice…" in the room reaches dunst as "bob in <room's name>" with the text; his plain
+/// message does not (the barrier: the app shows the plain message in the sidebar — it decides
+/// on notifications before telling the UI — and Bob's next mention arrives alone, as a single
+/// notification, while the plain one never appears); once the room's "Notify" select says "for
+/// every message", a plain message notifies too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_in_a_room_notifies_and_plain_messages_only_when_asked() {
+    if !e2e_enabled() {
+        return;
+    }
+    let _serial = serial();
+    assert_secret_service();
+
+    let server = XmppServer::start_prosody();
+    let alice = server.create_user("alice");
+    let bob = server.create_user("bob");
+    server.set_roster(&alice, &[RosterItem::new(&bob.jid).name("Bob")]);
+    let mut b = sign_in(&server, &bob).await;
+    let room = format!("review{}@{}", std::process::id(), server.muc_domain());
+    let room_name = "Review room";
+    b.session.join_room(&room, "bob", None).await.unwrap();
+    b.session
+        .configure_room(&room, &[("muc#roomconfig_persistentroom", &["1"]), ("muc#roomconfig_roomname", &[room_name])])
+        .await
+        .unwrap();
+    let alice_nick = alice.jid.split('@').next().unwrap().to_owned();
+    let from_bob = format!("bob in {room_name}");
+
+    let (_app_dir, app) = tokio::task::block_in_place(|| copy_app(&built_app()));
+    let env = tokio::task::block_in_place(|| Env::start(&app));
+    let bobs_chat = "//main[@aria-label='Conversation with Bob']";
+    let open_bobs_chat = |d: &Driver| {
+        d.click(&d.wait("Bob's row", "//ul[@aria-label='Contacts']/li[@aria-label='Bob']//button"));
+        // The UI reports the open conversation to the app (set_view) when it opens it: the
+        // composer of Bob's conversation is there once that ran.
+        d.wait("Bob's conversation", &format!("{bobs_chat}//textarea[@aria-label='Message']"));
+        d.settle();
+    };
+    let room_pane = format!("//main[@aria-label='Room {room_name}']");
+    // Alice joins Bob's room by its address (the nickname offered: her local part), sees Bob in
+    // it, then opens Bob's one-to-one conversation: the room is not being read.
+    let (d, before) = tokio::task::block_in_place(|| {
+        env.wait_for_notification_daemon();
+        let d = env.launch();
+        sign_in_form(&d, &server, &alice, &alice.password, false);
+        d.click(&d.wait("Join room button", "//button[normalize-space()='Join room…']"));
+        d.fill(&d.wait("Room address field", &labelled("Room address")), &room);
+        let nick = d.wait("Nickname field", &labelled("Nickname"));
+        assert_eq!(d.prop(&nick, "value"), serde_json::json!(alice_nick), "the nickname offered is not the account's local part");
+        d.click(&d.wait("Join button", &join_button("Join")));
+        poll("Join room dialog closed", UI_WAIT, || d.find_all(JOIN_DIALOG).is_empty().then_some(()));
+        // Named from its disco#info: the name the notification uses.
+        d.wait("the room's pane, with its name", &room_pane);
+        d.wait("Bob in the occupant list", &format!("{OCCUPANTS}/li[@aria-label='bob']"));
+        d.wait("ourselves in the occupant list", &format!("{OCCUPANTS}/li[@aria-label='{alice_nick}']"));
+        let notify = d.wait("the Notify select", &format!("{room_pane}//header//label[starts-with(normalize-space(), 'Notify')]//select"));
+        assert_eq!(d.prop(&notify, "value"), serde_json::json!("mentions"), "a room notifies of mentions by default");
+        open_bobs_chat(&d);
+        (d, env.notifications().len())
+    });
+    expect_event(&mut b.events, "Alice in Bob's room", |e| match e {
+        Event::OccupantsChanged { room: r, changed, .. } if *r == room => changed.iter().any(|o| o.nick == alice_nick).then_some(()),
+        _ => None,
+    })
+    .await;
+
+    // --- A mention notifies: "bob in Review room", the text.
+    let mention = format!("@{alice_nick} can you review?");
+    b.session.send_room_message(&room, &mention).await.unwrap();
+    tokio::task::block_in_place(|| {
+        let shown = notification_with(&env, "the mention's notification in dunst", &mention);
+        assert_eq!(shown.0, from_bob, "a mention's notification is not titled with the speaker and the room: {shown:?}");
+        d.wait("the room's unread badge", &format!("{}//*[@aria-label='1 unread']", sidebar_row(&room)));
+    });
+
+    // --- A plain message does not. The app shows it in the sidebar only after deciding on its
+    // notification; Bob's next mention then notifies alone (a single notification, not "2 new
+    // messages"), and the plain one never reached dunst.
+    let plain = "Lunch is ready in the kitchen";
+    b.session.send_room_message(&room, plain).await.unwrap();
+    tokio::task::block_in_place(|| {
+        d.wait("the plain message received (sidebar preview)", &format!("{}[contains(., '{plain}')]", sidebar_row(&room)));
+    });
+    let second = format!("{alice_nick}: and the second chapter, please");
+    b.session.send_room_message(&room, &second).await.unwrap();
+    tokio::task::block_in_place(|| {
+        let shown = notification_with(&env, "the second mention's notification in dunst", &second);
+        assert_eq!(shown.0, from_bob, "the second mention did not notify alone: {shown:?}");
+        let all = env.notifications();
+        assert!(!all.iter().any(|(_, body)| body.contains(plain)), "a plain room message notified by default: {all:?}");
+        assert_eq!(all.len(), before + 2, "expected the two mentions' notifications, no other: {all:?}");
+        d.screenshot("44-room-mention-notified-light");
+    });
+
+    // --- "Notify: for every message" (the room's header; saved before the app is told more),
+    // back in Bob's conversation: a plain message notifies.
+    tokio::task::block_in_place(|| {
+        d.click(&d.wait("the room's row", &format!("{}//button", sidebar_row(&room))));
+        let select = format!("{room_pane}//header//label[starts-with(normalize-space(), 'Notify')]//select");
+        let select_el = d.wait("the Notify select", &select);
+        d.click(&d.wait("'for every message' option", &format!("{select}/option[normalize-space()='for every message']")));
+        poll("Notify set to every message", UI_WAIT, || (d.prop(&select_el, "value") == serde_json::json!("all")).then_some(()));
+        let settings = env.profile_dir().join("config").join("settings.json");
+        poll("the room's setting saved", UI_WAIT, || {
+            let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&settings).ok()?).ok()?;
+            (saved["room_notify"][&room] == serde_json::json!("all")).then_some(())
+        });
+        open_bobs_chat(&d);
+    });
+    let plain_now = "Tea is served on the terrace";
+    b.session.send_room_message(&room, plain_now).await.unwrap();
+    tokio::task::block_in_place(|| {
+        let shown = notification_with(&env, "the plain message's notification once every message notifies", plain_now);
+        assert_eq!(shown.0, from_bob, "{shown:?}");
+        let all = env.notifications();
+        assert!(!all.iter().any(|(_, body)| body.contains(plain)), "the earlier plain message notified late: {all:?}");
         env.quit(d);
     });
     b.session.disconnect().await;
