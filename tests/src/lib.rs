@@ -28,6 +28,7 @@ pub mod process;
 mod prosody;
 pub mod proxy;
 pub mod raw;
+pub mod scripted;
 pub mod server;
 
 pub use ca::{CertPair, TestCa, TlsFiles, SERVER_NAMES};

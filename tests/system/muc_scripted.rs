@@ -8,14 +8,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use rapport_system_tests::scripted::{self, attr, bound_resource};
 use rapport_system_tests::TestCa;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 pub const ROOM: &str = "lobby@muc.localhost";
-
-const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
-    xmlns:stream='http://etherx.jabber.org/streams' id='scripted' from='localhost' version='1.0' xml:lang='en'>";
 
 #[derive(Default)]
 pub struct RoomState {
@@ -43,7 +40,7 @@ impl RoomServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let room = Arc::new(RoomState::default());
-        let acceptor = tls_acceptor(&cert);
+        let acceptor = scripted::tls_acceptor(&cert);
         let state = room.clone();
         let (push, pushed) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -65,84 +62,13 @@ impl RoomServer {
     }
 }
 
-fn tls_acceptor(cert: &rapport_system_tests::CertPair) -> tokio_rustls::TlsAcceptor {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert_der()], cert.key_der())
-        .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
-
-struct Conn<S> {
-    io: S,
-    buf: Vec<u8>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    async fn until(&mut self, end: &str) -> std::io::Result<String> {
-        loop {
-            if let Some(pos) = self.buf.windows(end.len()).position(|w| w == end.as_bytes()) {
-                let taken: Vec<u8> = self.buf.drain(..pos + end.len()).collect();
-                return Ok(String::from_utf8_lossy(&taken).into_owned());
-            }
-            self.fill().await?;
-        }
-    }
-
-    async fn fill(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 8192];
-        let n = self.io.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
-
-    /// The next `<iq>…</iq>` or `<presence>…</presence>` (messages are read and dropped).
-    async fn stanza(&mut self) -> std::io::Result<String> {
-        loop {
-            let text = String::from_utf8_lossy(&self.buf).into_owned();
-            let ends = ["</iq>", "</presence>", "</message>"].map(|end| text.find(end).map(|p| p + end.len()));
-            if let Some(end) = ends.iter().flatten().min().copied() {
-                self.buf.drain(..end);
-                return Ok(text[..end].to_owned());
-            }
-            self.fill().await?;
-        }
-    }
-
-    async fn open(&mut self, features: &str) -> std::io::Result<()> {
-        self.until("<stream:stream").await?;
-        self.until(">").await?;
-        self.send(&format!("{HEADER}<stream:features>{features}</stream:features>")).await
-    }
-
-    async fn send(&mut self, xml: &str) -> std::io::Result<()> {
-        self.io.write_all(xml.as_bytes()).await?;
-        self.io.flush().await
-    }
-}
-
 async fn serve(
     tcp: tokio::net::TcpStream,
     acceptor: tokio_rustls::TlsAcceptor,
     room: Arc<RoomState>,
     mut pushed: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> std::io::Result<()> {
-    let mut plain = Conn { io: tcp, buf: Vec::new() };
-    plain.open("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>").await?;
-    plain.until("<starttls").await?;
-    plain.until(">").await?;
-    plain.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
-    let mut conn = Conn { io: acceptor.accept(plain.io).await?, buf: Vec::new() };
-    conn.open("<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>").await?;
-    conn.until("</auth>").await?;
-    conn.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>").await?;
-    conn.open("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>").await?;
+    let mut conn = scripted::sign_in(tcp, acceptor).await?;
     let mut full = String::from("alice@localhost/scripted");
     loop {
         let stanza = tokio::select! {
@@ -154,24 +80,13 @@ async fn serve(
         };
         let stanza = &stanza[stanza.rfind("<iq").or_else(|| stanza.rfind("<presence")).or_else(|| stanza.rfind("<message")).unwrap_or(0)..];
         if stanza.starts_with("<iq") && stanza.contains("urn:ietf:params:xml:ns:xmpp-bind") {
-            let resource = stanza.split("<resource>").nth(1).and_then(|r| r.split("</resource>").next()).unwrap_or("scripted");
+            let resource = bound_resource(stanza);
             full = format!("alice@localhost/{resource}");
         }
         for reply in answer(stanza, &full, &room) {
             conn.send(&reply).await?;
         }
     }
-}
-
-fn attr(xml: &str, name: &str) -> Option<String> {
-    let tag = &xml[..xml.find('>')?];
-    for quote in ['\'', '"'] {
-        let key = format!(" {name}={quote}");
-        if let Some(start) = tag.find(&key).map(|p| p + key.len()) {
-            return Some(tag[start..].split(quote).next()?.to_owned());
-        }
-    }
-    None
 }
 
 fn answer(stanza: &str, full: &str, room: &RoomState) -> Vec<String> {

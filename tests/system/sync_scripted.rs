@@ -5,13 +5,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use rapport_system_tests::scripted::{self, attr, bound_resource};
 use rapport_system_tests::TestCa;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-
-const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
-    xmlns:stream='http://etherx.jabber.org/streams' id='scripted' from='localhost' version='1.0' xml:lang='en'>";
 
 pub struct AccountServer {
     pub port: u16,
@@ -30,7 +27,7 @@ impl AccountServer {
         let port = listener.local_addr().unwrap().port();
         let (push, pushed) = mpsc::unbounded_channel();
         let queries = Arc::new(Mutex::new(Vec::new()));
-        let acceptor = tls_acceptor(&cert);
+        let acceptor = scripted::tls_acceptor(&cert);
         let recorded = queries.clone();
         tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
@@ -67,69 +64,13 @@ pub fn archive_result(to: &str, query_id: &str, archive_id: &str, from: &str, bo
     )
 }
 
-fn tls_acceptor(cert: &rapport_system_tests::CertPair) -> tokio_rustls::TlsAcceptor {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert_der()], cert.key_der())
-        .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
-
-/// A byte stream read up to markers; what follows a marker stays buffered.
-struct Conn<S> {
-    io: S,
-    buf: Vec<u8>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    /// Everything up to and including `end` (cancel-safe: bytes read stay in `buf`).
-    async fn until(&mut self, end: &str) -> std::io::Result<String> {
-        loop {
-            if let Some(pos) = self.buf.windows(end.len()).position(|w| w == end.as_bytes()) {
-                let taken: Vec<u8> = self.buf.drain(..pos + end.len()).collect();
-                return Ok(String::from_utf8_lossy(&taken).into_owned());
-            }
-            let mut chunk = [0u8; 8192];
-            let n = self.io.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    /// A stream header from the client, answered with ours and `features`.
-    async fn open(&mut self, features: &str) -> std::io::Result<()> {
-        self.until("<stream:stream").await?;
-        self.until(">").await?;
-        self.send(&format!("{HEADER}<stream:features>{features}</stream:features>")).await
-    }
-
-    async fn send(&mut self, xml: &str) -> std::io::Result<()> {
-        self.io.write_all(xml.as_bytes()).await?;
-        self.io.flush().await
-    }
-}
-
 async fn serve(
     tcp: tokio::net::TcpStream,
     acceptor: tokio_rustls::TlsAcceptor,
     mut pushed: mpsc::UnboundedReceiver<String>,
     queries: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
-    let mut plain = Conn { io: tcp, buf: Vec::new() };
-    plain.open("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>").await?;
-    plain.until("<starttls").await?;
-    plain.until(">").await?;
-    plain.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
-    let mut conn = Conn { io: acceptor.accept(plain.io).await?, buf: Vec::new() };
-    conn.open("<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>").await?;
-    conn.until("</auth>").await?;
-    conn.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>").await?;
-    conn.open("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>").await?;
+    let mut conn = scripted::sign_in(tcp, acceptor).await?;
     loop {
         tokio::select! {
             iq = conn.until("</iq>") => {
@@ -144,24 +85,12 @@ async fn serve(
     }
 }
 
-/// The value of attribute `name` in the first tag of `xml` (either quote).
-fn attr(xml: &str, name: &str) -> Option<String> {
-    let tag = &xml[..xml.find('>')?];
-    for quote in ['\'', '"'] {
-        let key = format!(" {name}={quote}");
-        if let Some(start) = tag.find(&key).map(|p| p + key.len()) {
-            return Some(tag[start..].split(quote).next()?.to_owned());
-        }
-    }
-    None
-}
-
 /// The stanzas that answer one IQ from the engine.
 fn answer(iq: &str, queries: &Mutex<Vec<String>>) -> Vec<String> {
     let id = attr(iq, "id").unwrap_or_default();
     let from = attr(iq, "to").map(|to| format!(" from='{to}'")).unwrap_or_default();
     if iq.contains("urn:ietf:params:xml:ns:xmpp-bind") {
-        let resource = iq.split("<resource>").nth(1).and_then(|r| r.split("</resource>").next()).unwrap_or("scripted");
+        let resource = bound_resource(iq);
         let bind = format!("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@localhost/{resource}</jid></bind>");
         return vec![format!("<iq type='result' id='{id}'>{bind}</iq>")];
     }
