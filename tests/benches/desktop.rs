@@ -31,11 +31,7 @@ const BURST: usize = 5_000;
 const IDLE: Duration = Duration::from_secs(10);
 
 fn account(server: &XmppServer, user: &TestUser) -> AccountConfig {
-    let mut account = AccountConfig::new(&user.jid).unwrap();
-    account.host = Some(server.host().into());
-    account.port = Some(server.starttls_port());
-    account.ca_file = Some(server.ca_file().to_path_buf());
-    account
+    server.account(user)
 }
 
 fn binary(var: &str, default: PathBuf) -> PathBuf {

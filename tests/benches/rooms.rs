@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rapport_engine::events::Event;
-use rapport_engine::{AccountConfig, Session, SessionOptions, Store};
+use rapport_engine::{Session, SessionOptions, Store};
 use rapport_system_tests::{RawClient, ServerKind, TestUser, XmppServer};
 
 const CROWD: usize = 2_000;
@@ -20,7 +20,6 @@ const RATE_PER_SECOND: u32 = 100;
 const TALK: Duration = Duration::from_secs(60);
 const WINDOW: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(600);
-const POLL: Duration = Duration::from_millis(5);
 
 struct Bench {
     kind: ServerKind,
@@ -34,10 +33,7 @@ impl Bench {
     }
 
     async fn session(&self, user: &TestUser) -> (Session, Arc<Store>) {
-        let mut account = AccountConfig::new(&user.jid).unwrap();
-        account.host = Some("127.0.0.1".into());
-        account.port = Some(self.server.starttls_port());
-        account.ca_file = Some(self.server.ca_file().to_path_buf());
+        let account = self.server.account(user);
         let store = Arc::new(Store::open(&self.dir.path().join(format!("{}.sqlite", user.username))).unwrap());
         let session = Session::start_with_store(account, user.password.clone(), store.clone(), SessionOptions::default()).await.unwrap();
         session.wait_online(Duration::from_secs(60)).await.unwrap();
@@ -50,15 +46,8 @@ impl Bench {
 }
 
 /// Polls `done` until it holds; after [`WAIT`], `Err` names what never came.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        if Instant::now() >= deadline {
-            return Err(format!("{what} not within {} s", WAIT.as_secs()));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    Ok(())
+async fn wait_until(what: &str, done: impl FnMut() -> bool) -> Result<(), String> {
+    rapport_system_tests::bench::wait_until(what, WAIT, done).await
 }
 
 fn join_stanza(room: &str, nick: &str) -> String {

@@ -41,10 +41,7 @@ async fn main() {
         .collect();
     server.set_roster(&user, &items);
 
-    let mut account = AccountConfig::new(&user.jid).unwrap();
-    account.host = Some(server.host().into());
-    account.port = Some(server.starttls_port());
-    account.ca_file = Some(server.ca_file().to_path_buf());
+    let account = server.account(&user);
     let dir = tempfile::tempdir().unwrap();
     let profile = Profile::at(dir.path());
 

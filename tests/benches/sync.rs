@@ -25,7 +25,6 @@ const QUEUED: u64 = 100;
 const RESTART_BACKLOG: u64 = 1_000;
 const ROUNDS: usize = 3;
 const WAIT: Duration = Duration::from_secs(300);
-const POLL: Duration = Duration::from_millis(5);
 
 struct Bench {
     kind: ServerKind,
@@ -52,11 +51,7 @@ impl Bench {
     }
 
     fn account(&self, user: &TestUser, port: u16) -> AccountConfig {
-        let mut account = AccountConfig::new(&user.jid).unwrap();
-        account.host = Some("127.0.0.1".into());
-        account.port = Some(port);
-        account.ca_file = Some(self.server.ca_file().to_path_buf());
-        account
+        self.server.account_via(user, port)
     }
 
     async fn device(&self, user: &TestUser, port: u16) -> Device {
@@ -110,15 +105,8 @@ async fn online(account: AccountConfig, password: &str, store: Arc<Store>) -> Se
 }
 
 /// Polls `done` until it holds; after [`WAIT`], `Err` names what never came.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        if Instant::now() >= deadline {
-            return Err(format!("{what} not within {} s", WAIT.as_secs()));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    Ok(())
+async fn wait_until(what: &str, done: impl FnMut() -> bool) -> Result<(), String> {
+    rapport_system_tests::bench::wait_until(what, WAIT, done).await
 }
 
 fn is_online(session: &Session) -> Option<bool> {

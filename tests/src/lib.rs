@@ -19,6 +19,7 @@
 //! `RAPPORT_KEEP_TEST_SERVERS=1` (keep instance dirs after the test; they are always kept
 //! when a test panics while owning the server, and its log tail is printed).
 
+pub mod bench;
 pub mod ca;
 pub mod desktop;
 mod ejabberd;

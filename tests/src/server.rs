@@ -338,6 +338,20 @@ impl XmppServer {
         "127.0.0.1"
     }
 
+    /// An engine account for `user` on this server, trusting its test CA.
+    pub fn account(&self, user: &TestUser) -> rapport_engine::AccountConfig {
+        self.account_via(user, self.starttls_port())
+    }
+
+    /// Like [`account`](Self::account), connecting to `port` on the server's host (a proxy's).
+    pub fn account_via(&self, user: &TestUser, port: u16) -> rapport_engine::AccountConfig {
+        let mut account = rapport_engine::AccountConfig::new(&user.jid).expect("a test user's JID");
+        account.host = Some(self.host().into());
+        account.port = Some(port);
+        account.ca_file = Some(self.ca_file().to_path_buf());
+        account
+    }
+
     /// c2s port with (required) STARTTLS.
     pub fn starttls_port(&self) -> u16 {
         self.ports.starttls

@@ -63,11 +63,7 @@ impl World {
 
     /// `user`'s account, connecting to `port` on 127.0.0.1 (the server's or a proxy's).
     fn account(&self, user: &TestUser, port: u16) -> AccountConfig {
-        let mut account = AccountConfig::new(&user.jid).unwrap();
-        account.host = Some("127.0.0.1".into());
-        account.port = Some(port);
-        account.ca_file = Some(self.server.ca_file().to_path_buf());
-        account
+        self.server.account_via(user, port)
     }
 
     async fn device(&self, user: &TestUser, port: u16, store: &str) -> Device {

@@ -13,11 +13,7 @@ use tokio::sync::broadcast;
 pub const WAIT: Duration = Duration::from_secs(20);
 
 pub fn account(server: &XmppServer, user: &TestUser) -> AccountConfig {
-    let mut account = AccountConfig::new(&user.jid).unwrap();
-    account.host = Some(server.host().to_owned());
-    account.port = Some(server.starttls_port());
-    account.ca_file = Some(server.ca_file().to_path_buf());
-    account
+    server.account(user)
 }
 
 pub struct Online {

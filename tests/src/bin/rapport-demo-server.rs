@@ -16,11 +16,7 @@ use rapport_system_tests::server::{RosterItem, Subscription, TestUser, XmppServe
 const PEOPLE: [(&str, &str); 4] = [("alice", "Alice"), ("bob", "Bob (answers messages)"), ("carol", "Carol"), ("dave", "Dave")];
 
 fn account(server: &XmppServer, user: &TestUser) -> AccountConfig {
-    let mut account = AccountConfig::new(&user.jid).unwrap();
-    account.host = Some(server.host().into());
-    account.port = Some(server.starttls_port());
-    account.ca_file = Some(server.ca_file().to_path_buf());
-    account
+    server.account(user)
 }
 
 async fn online(server: &XmppServer, user: &TestUser, profile: &Profile) -> Session {
