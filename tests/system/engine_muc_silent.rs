@@ -127,4 +127,17 @@ async fn a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping(server: &'
     assert_eq!(a.session.room(&room).unwrap().state, RoomState::Joined);
 }
 
-on_both_servers!(a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping);
+/// Open: on Prosody this test timed out once in CI (1 of 3 full runs) and passed in every run
+/// by itself; ignored there until the cause is found. ejabberd runs it.
+mod a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping {
+    use rapport_system_tests::server::{shared, ServerKind};
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "open: timed out once in CI on Prosody (rejoin after the admin-shell drop)"]
+    async fn prosody() {
+        super::a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping(shared(ServerKind::Prosody)).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ejabberd() {
+        super::a_room_that_forgot_us_silently_is_rejoined_after_a_self_ping(shared(ServerKind::Ejabberd)).await
+    }
+}
